@@ -1,0 +1,11 @@
+# CUDA toolchain setup, used only with MLFORGE_ENABLE_CUDA=ON.
+# Without an explicit list we build real code for Ampere and Hopper plus PTX for newer GPUs; "native"
+# is avoided because it fails on machines without a GPU (like CI, which still compiles everything).
+if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+  set(CMAKE_CUDA_ARCHITECTURES "80-real;90")
+endif()
+enable_language(CUDA)
+set(CMAKE_CUDA_STANDARD 20)
+set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+set(CMAKE_CUDA_VISIBILITY_PRESET hidden)
+find_package(CUDAToolkit REQUIRED)

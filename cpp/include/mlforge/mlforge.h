@@ -1,0 +1,11 @@
+// Umbrella header: everything MLForge offers.
+#pragma once
+
+#include "mlforge/api.h"
+#include "mlforge/array.h"
+#include "mlforge/device.h"
+#include "mlforge/error.h"
+#include "mlforge/kernels.h"
+#include "mlforge/parallel.h"
+#include "mlforge/random.h"
+#include "mlforge/version.h"

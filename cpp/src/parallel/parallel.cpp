@@ -1,0 +1,96 @@
+#include "mlforge/parallel.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+
+#include "mlforge/error.h"
+#include "parallel/thread_pool.h"
+
+namespace mlforge {
+namespace detail {
+bool current_thread_is_worker();
+}  // namespace detail
+
+namespace {
+
+constexpr int kMaxThreads = 1024;
+
+int default_thread_count() {
+  const char* env = std::getenv("REACTOR_NUM_THREADS");
+  if (env == nullptr || *env == '\0') return std::max(1u, std::thread::hardware_concurrency());
+  char* end = nullptr;
+  errno = 0;
+  const long value = std::strtol(env, &end, 10);
+  MLFORGE_CHECK(errno == 0 && end != env && *end == '\0' && value >= 1 && value <= kMaxThreads,
+                InvalidArgument, "[parallel] REACTOR_NUM_THREADS must be an integer in [1, ", kMaxThreads,
+                "], got '", env, "'");
+  return static_cast<int>(value);
+}
+
+// Readers (running jobs) share the lock; resizing takes it exclusively so no job loses its pool.
+std::shared_mutex pool_mutex;
+std::unique_ptr<detail::ThreadPool> pool;
+
+detail::ThreadPool& pool_locked_shared(std::shared_lock<std::shared_mutex>& lock) {
+  if (!pool) {
+    lock.unlock();
+    {
+      std::unique_lock exclusive(pool_mutex);
+      if (!pool) pool = std::make_unique<detail::ThreadPool>(default_thread_count());
+    }
+    lock.lock();
+  }
+  return *pool;
+}
+
+}  // namespace
+
+int num_threads() {
+  std::shared_lock lock(pool_mutex);
+  return pool_locked_shared(lock).size();
+}
+
+void set_num_threads(int n) {
+  MLFORGE_CHECK(n >= 1 && n <= kMaxThreads, InvalidArgument, "[parallel.set_num_threads] n must be in [1, ",
+                kMaxThreads, "], got ", n);
+  std::unique_lock lock(pool_mutex);
+  if (pool && pool->size() == n) return;
+  pool.reset();
+  pool = std::make_unique<detail::ThreadPool>(n);
+}
+
+std::int64_t parallel_chunk_count(std::int64_t begin, std::int64_t end, std::int64_t grain) {
+  MLFORGE_CHECK(grain >= 1, InvalidArgument, "[parallel.for] grain must be >= 1, got ", grain);
+  if (end <= begin) return 0;
+  const std::int64_t n = end - begin;
+  const std::int64_t chunk_size = std::max(grain, (n + kMaxChunks - 1) / kMaxChunks);
+  return (n + chunk_size - 1) / chunk_size;
+}
+
+void parallel_for(std::int64_t begin, std::int64_t end, std::int64_t grain,
+                  const std::function<void(std::int64_t, std::int64_t)>& body) {
+  const std::int64_t chunks = parallel_chunk_count(begin, end, grain);
+  if (chunks == 0) return;
+  const std::int64_t chunk_size = (end - begin + chunks - 1) / chunks;
+  auto run_chunk = [&](std::int64_t c) {
+    const std::int64_t lo = begin + c * chunk_size;
+    body(lo, std::min(end, lo + chunk_size));
+  };
+  if (chunks == 1 || detail::current_thread_is_worker()) {
+    for (std::int64_t c = 0; c < chunks; ++c) run_chunk(c);
+    return;
+  }
+  auto job = std::make_shared<detail::ParallelJob>();
+  job->run_chunk = run_chunk;
+  job->chunk_count = chunks;
+  std::shared_lock lock(pool_mutex);
+  pool_locked_shared(lock).run(job);
+}
+
+}  // namespace mlforge
