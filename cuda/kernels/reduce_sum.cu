@@ -32,7 +32,7 @@ double reduce_sum(const ArrayView& x, Stream stream) {
   MLFORGE_CHECK(device_count() > 0, Unavailable, "[kernels.reduce_sum] x is a CUDA array (", x.describe(),
                 ") but no CUDA device is usable");
   if (x.numel() == 0) return 0.0;
-  const DeviceGuard guard(x.device().index);
+  const DeviceGuard guard(x.device().index >= 0 ? x.device().index : device_of(x.data()));
   auto cuda_stream = static_cast<cudaStream_t>(stream.handle);
   if (x.dtype() == DType::kFloat32) return launch_sum(static_cast<const float*>(x.data()), x.numel(), cuda_stream);
   return launch_sum(static_cast<const double*>(x.data()), x.numel(), cuda_stream);

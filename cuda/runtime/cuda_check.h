@@ -18,6 +18,16 @@
 
 namespace mlforge::detail::cuda {
 
+// The device that owns `pointer` (for arrays whose producer did not say, e.g.
+// __cuda_array_interface__ views, which carry device index -1).
+inline int device_of(const void* pointer) {
+  cudaPointerAttributes attributes{};
+  MLFORGE_CUDA_CHECK(cudaPointerGetAttributes(&attributes, pointer));
+  MLFORGE_CHECK(attributes.type == cudaMemoryTypeDevice || attributes.type == cudaMemoryTypeManaged, InvalidArgument,
+                "[cuda] pointer ", pointer, " is not CUDA device memory");
+  return attributes.device;
+}
+
 // Makes `device` current for one scope and restores the caller's device afterwards, so engine
 // calls never change the application's CUDA state behind its back.
 class DeviceGuard {

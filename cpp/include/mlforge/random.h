@@ -34,7 +34,8 @@ class MLFORGE_API CounterRng {
   std::uint64_t bits(std::uint64_t index) const noexcept;
   /// Uniform double in [0, 1) with 53 random bits, for element `index`.
   double uniform(std::uint64_t index) const noexcept;
-  /// Standard normal for element `index` (Box-Muller on the first two words of block `index`).
+  /// Standard normal for element `index`: Box-Muller on block index / 4, whose words (0, 1) give
+  /// elements 0 (cosine) and 1 (sine) and words (2, 3) give elements 2 and 3.
   double normal(std::uint64_t index) const noexcept;
 
  private:

@@ -1,0 +1,32 @@
+"""Typed Python facade over the MLForge engine (``reactor._mlforge``).
+
+Every other Reactor package imports the engine through this module. Arrays cross the boundary
+without copies: numpy arrays, anything with the buffer protocol, torch tensors (CPU through
+DLPack, CUDA through DLPack or ``__cuda_array_interface__``) go in; results come back as numpy
+arrays that own engine memory.
+"""
+
+from __future__ import annotations
+
+from reactor.engine.arrays import ArrayInfo, describe_array
+from reactor.engine.build import BuildInfo, build_info, cuda_available, version
+from reactor.engine.kernels import reduce_sum
+from reactor.engine.parallel import num_threads, set_num_threads, threads
+from reactor.engine.random import fill_normal, fill_uniform, normal, uniform
+
+__all__ = [
+    "ArrayInfo",
+    "BuildInfo",
+    "build_info",
+    "cuda_available",
+    "describe_array",
+    "fill_normal",
+    "fill_uniform",
+    "normal",
+    "num_threads",
+    "reduce_sum",
+    "set_num_threads",
+    "threads",
+    "uniform",
+    "version",
+]

@@ -1,0 +1,95 @@
+"""Counter-based random numbers (Philox4x64-10, as ``numpy.random.Philox``).
+
+Element ``i`` of a sequence is a pure function of ``(seed, stream, offset + i)``: results are the
+same for any thread count, any chunking, and between a whole-array call and pieces of it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from reactor import _mlforge
+from reactor.engine._validate import check_count, check_finite, check_uint64
+
+__all__ = ["fill_normal", "fill_uniform", "normal", "uniform"]
+
+FloatDType = type[np.float32] | type[np.float64] | np.dtype[Any] | str
+
+
+def uniform(
+    n: int,
+    *,
+    seed: int,
+    stream: int = 0,
+    offset: int = 0,
+    low: float = 0.0,
+    high: float = 1.0,
+    dtype: FloatDType = np.float64,
+) -> npt.NDArray[np.floating[Any]]:
+    """Return ``n`` uniform values in ``[low, high)`` as a new engine-owned numpy array."""
+    op = "random.uniform"
+    return _mlforge.uniform(
+        check_count(op, "n", n),
+        check_uint64(op, "seed", seed),
+        check_uint64(op, "stream", stream),
+        check_uint64(op, "offset", offset),
+        check_finite(op, "low", low),
+        check_finite(op, "high", high),
+        dtype,
+    )
+
+
+def normal(
+    n: int,
+    *,
+    seed: int,
+    stream: int = 0,
+    offset: int = 0,
+    mean: float = 0.0,
+    std: float = 1.0,
+    dtype: FloatDType = np.float64,
+) -> npt.NDArray[np.floating[Any]]:
+    """Return ``n`` normal values ``mean + std * z`` as a new engine-owned numpy array."""
+    op = "random.normal"
+    return _mlforge.normal(
+        check_count(op, "n", n),
+        check_uint64(op, "seed", seed),
+        check_uint64(op, "stream", stream),
+        check_uint64(op, "offset", offset),
+        check_finite(op, "mean", mean),
+        check_finite(op, "std", std),
+        dtype,
+    )
+
+
+def fill_uniform(
+    out: Any, *, seed: int, stream: int = 0, offset: int = 0, low: float = 0.0, high: float = 1.0
+) -> None:
+    """Fill ``out`` (writable, contiguous float32/float64 numpy array or CPU tensor) in place."""
+    op = "random.uniform"
+    _mlforge.fill_uniform(
+        out,
+        check_uint64(op, "seed", seed),
+        check_uint64(op, "stream", stream),
+        check_uint64(op, "offset", offset),
+        check_finite(op, "low", low),
+        check_finite(op, "high", high),
+    )
+
+
+def fill_normal(
+    out: Any, *, seed: int, stream: int = 0, offset: int = 0, mean: float = 0.0, std: float = 1.0
+) -> None:
+    """Fill ``out`` in place with normal values ``mean + std * z``."""
+    op = "random.normal"
+    _mlforge.fill_normal(
+        out,
+        check_uint64(op, "seed", seed),
+        check_uint64(op, "stream", stream),
+        check_uint64(op, "offset", offset),
+        check_finite(op, "mean", mean),
+        check_finite(op, "std", std),
+    )

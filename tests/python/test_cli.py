@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+import reactor
+from reactor.cli import app
+
+runner = CliRunner()
+
+
+def test_help_lists_commands_and_groups():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for name in ("info", "quickstart", "bench"):
+        assert name in result.output
+
+
+def test_version():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"reactor {reactor.__version__}"
+
+
+def test_info_json_has_build_and_environment():
+    result = runner.invoke(app, ["info", "--json"])
+    assert result.exit_code == 0, result.output
+    details = json.loads(result.output)
+    for key in ("engine.version", "engine.compiler", "engine.simd", "engine.cuda_available", "engine.num_threads",
+                "python", "numpy", "torch", "reactor_home"):
+        assert key in details
+    assert details["reactor_home"] == os.environ["REACTOR_HOME"]
+
+
+def test_info_table():
+    result = runner.invoke(app, ["info"])
+    assert result.exit_code == 0
+    assert "engine.cxx_standard" in result.output
+
+
+def test_quickstart_runs_and_checks_itself():
+    result = runner.invoke(app, ["quickstart", "--size", "100000", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    assert "Engine vs numpy on 100,000 float32 values" in result.output
+
+
+def test_quickstart_rejects_bad_options():
+    result = runner.invoke(app, ["quickstart", "--size", "0"])
+    assert result.exit_code != 0
+
+
+def test_bench_core_writes_json_markdown_and_plot(tmp_path):
+    out = tmp_path / "bench"
+    result = runner.invoke(
+        app, ["bench", "core", "--quick", "--json", str(out / "core.json"), "--markdown", str(out / "core.md"),
+              "--plot", str(out / "core.png")]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads((out / "core.json").read_text())
+    cases = {m["case"] for m in data["measurements"]}
+    assert {"empty call", "pass a 1 MB numpy array", "sum 1 MB float32"} <= cases
+    assert all(m["median_ns"] > 0 for m in data["measurements"])
+    assert "| case | implementation |" in (out / "core.md").read_text()
+    assert (out / "core.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_console_script_is_installed():
+    result = subprocess.run([sys.executable, "-m", "reactor", "--version"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert reactor.__version__ in result.stdout
