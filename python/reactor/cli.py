@@ -37,7 +37,10 @@ def _version_callback(value: bool) -> None:
 @app.callback()
 def _root(
     version: Annotated[
-        bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Print the version and exit.")
+        bool,
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
+        ),
     ] = False,
 ) -> None:
     """Reactor command line."""
@@ -52,7 +55,9 @@ def _optional_version(module: str) -> str:
 
 
 @app.command()
-def info(as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False) -> None:
+def info(
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+) -> None:
     """Show the engine build (version, compiler, SIMD, CUDA, threads) and the Python environment."""
     from reactor.engine import build_info
     from reactor.paths import reactor_home
@@ -77,7 +82,9 @@ def info(as_json: Annotated[bool, typer.Option("--json", help="Print machine-rea
 
 @app.command()
 def quickstart(
-    size: Annotated[int, typer.Option(min=1, help="Number of random values the demonstration generates.")] = 10_000_000,
+    size: Annotated[
+        int, typer.Option(min=1, help="Number of random values the demonstration generates.")
+    ] = 10_000_000,
     seed: Annotated[int, typer.Option(min=0, help="Seed for every random choice.")] = 0,
 ) -> None:
     """Run the quickstart: a short demonstration of the engine against numpy."""

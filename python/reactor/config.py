@@ -54,11 +54,15 @@ def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
         elif suffix in (".yaml", ".yml"):
             data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
         else:
-            raise ConfigError(f"config file {str(file)!r}: unsupported extension {suffix!r} (use .toml or .yaml)")
+            raise ConfigError(
+                f"config file {str(file)!r}: unsupported extension {suffix!r} (use .toml or .yaml)"
+            )
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as error:
         raise ConfigError(f"config file {str(file)!r} is not valid {suffix[1:].upper()}: {error}") from error
     if not isinstance(data, dict):
-        raise ConfigError(f"config file {str(file)!r}: top level must be a table/mapping, got {type(data).__name__}")
+        raise ConfigError(
+            f"config file {str(file)!r}: top level must be a table/mapping, got {type(data).__name__}"
+        )
     return data
 
 
@@ -79,7 +83,9 @@ def load_config(
     if path is not None:
         section_data = read_config_file(path).get(section, {})
         if not isinstance(section_data, dict):
-            raise ConfigError(f"{section}: expected a table in {str(path)!r}, got {type(section_data).__name__}")
+            raise ConfigError(
+                f"{section}: expected a table in {str(path)!r}, got {type(section_data).__name__}"
+            )
         file_values = dict(section_data)
     # pydantic-settings ranks constructor arguments above the environment; drop file values that
     # the environment sets so the documented order (env beats file) holds.
@@ -90,8 +96,10 @@ def load_config(
     try:
         return model(**values)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{section}.{'.'.join(str(part) for part in issue['loc'])}: {issue['msg']} (got {issue.get('input')!r})"
-            for issue in error.errors()
-        )
+        problems = "; ".join(_describe_issue(section, issue) for issue in error.errors())
         raise ConfigError(f"invalid configuration: {problems}") from error
+
+
+def _describe_issue(section: str, issue: Mapping[str, Any]) -> str:
+    field_path = ".".join([section, *(str(part) for part in issue["loc"])])
+    return f"{field_path}: {issue['msg']} (got {issue.get('input')!r})"

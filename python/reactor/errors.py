@@ -46,7 +46,7 @@ class OutOfRangeError(ReactorError, IndexError):
     """An index or key lies outside the valid range."""
 
 
-class TimeoutError(ReactorError, builtins.TimeoutError):  # noqa: A001 - deliberate, like asyncio.TimeoutError
+class TimeoutError(ReactorError, builtins.TimeoutError):
     """A blocking operation did not finish before its deadline."""
 
 

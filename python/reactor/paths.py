@@ -27,7 +27,9 @@ def state_dir(*parts: str) -> Path:
     """
     for part in parts:
         if not part or Path(part).is_absolute() or ".." in Path(part).parts:
-            raise ValueError(f"state_dir: each part must be a relative name inside REACTOR_HOME, got {part!r}")
+            raise ValueError(
+                f"state_dir: each part must be a relative name inside REACTOR_HOME, got {part!r}"
+            )
     path = reactor_home().joinpath(*parts)
     path.mkdir(parents=True, exist_ok=True)
     return path

@@ -1,5 +1,6 @@
 """The quickstart: what a newcomer runs first. For now it demonstrates the engine; later work
-grows it into the full dedup -> train -> evaluate pipeline."""
+grows it into the full dedup -> train -> evaluate pipeline.
+"""
 
 from __future__ import annotations
 

@@ -17,7 +17,12 @@ class FakeCudaArray:
     """Claims to be a CUDA array; the engine must refuse it cleanly without a CUDA build."""
 
     def __init__(self, typestr: str = "<f4") -> None:
-        self.__cuda_array_interface__ = {"shape": (4,), "typestr": typestr, "data": (0xDEAD0000, False), "version": 3}
+        self.__cuda_array_interface__ = {
+            "shape": (4,),
+            "typestr": typestr,
+            "data": (0xDEAD0000, False),
+            "version": 3,
+        }
 
 
 @pytest.mark.parametrize(
@@ -76,7 +81,10 @@ def test_cuda_arrays_without_cuda_build_are_unavailable_not_dereferenced():
         (lambda: engine.uniform(10, seed=0, low=2.0, high=1.0), r"low < high, got low=2, high=1"),
         (lambda: engine.uniform(10, seed=0, dtype=np.int32), r"dtype must be float32 or float64, got int32"),
         (lambda: engine.set_num_threads(0), r"n must be in \[1, 1024\], got 0"),
-        (lambda: engine.fill_uniform(np.zeros(3, dtype=np.int64), seed=0), r"out: expected dtype float32 or float64"),
+        (
+            lambda: engine.fill_uniform(np.zeros(3, dtype=np.int64), seed=0),
+            r"out: expected dtype float32 or float64",
+        ),
         (lambda: engine.reduce_sum(np.zeros(3), stream="default"), r"stream must be None"),
     ],
 )
@@ -138,7 +146,11 @@ def test_fuzz_the_array_boundary(dtype, shape, step, reverse, writable):
 @settings(max_examples=200, deadline=None)
 @given(
     n=st.one_of(
-        st.integers(-(2**70), 1000), st.integers(2**63, 2**70), st.floats(allow_nan=True), st.none(), st.text(max_size=3)
+        st.integers(-(2**70), 1000),
+        st.integers(2**63, 2**70),
+        st.floats(allow_nan=True),
+        st.none(),
+        st.text(max_size=3),
     ),
     seed=st.one_of(st.integers(-(2**70), 2**70), st.floats(allow_nan=True)),
     std=st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-5, 5)),

@@ -30,8 +30,17 @@ def test_info_json_has_build_and_environment():
     result = runner.invoke(app, ["info", "--json"])
     assert result.exit_code == 0, result.output
     details = json.loads(result.output)
-    for key in ("engine.version", "engine.compiler", "engine.simd", "engine.cuda_available", "engine.num_threads",
-                "python", "numpy", "torch", "reactor_home"):
+    for key in (
+        "engine.version",
+        "engine.compiler",
+        "engine.simd",
+        "engine.cuda_available",
+        "engine.num_threads",
+        "python",
+        "numpy",
+        "torch",
+        "reactor_home",
+    ):
         assert key in details
     assert details["reactor_home"] == os.environ["REACTOR_HOME"]
 
@@ -56,8 +65,18 @@ def test_quickstart_rejects_bad_options():
 def test_bench_core_writes_json_markdown_and_plot(tmp_path):
     out = tmp_path / "bench"
     result = runner.invoke(
-        app, ["bench", "core", "--quick", "--json", str(out / "core.json"), "--markdown", str(out / "core.md"),
-              "--plot", str(out / "core.png")]
+        app,
+        [
+            "bench",
+            "core",
+            "--quick",
+            "--json",
+            str(out / "core.json"),
+            "--markdown",
+            str(out / "core.md"),
+            "--plot",
+            str(out / "core.png"),
+        ],
     )
     assert result.exit_code == 0, result.output
     data = json.loads((out / "core.json").read_text())
@@ -69,6 +88,8 @@ def test_bench_core_writes_json_markdown_and_plot(tmp_path):
 
 
 def test_console_script_is_installed():
-    result = subprocess.run([sys.executable, "-m", "reactor", "--version"], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "reactor", "--version"], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert reactor.__version__ in result.stdout

@@ -48,9 +48,11 @@ def test_yaml_and_reactor_config_variable(tmp_path, monkeypatch):
 def test_invalid_values_name_the_field_path(tmp_path, monkeypatch):
     config = tmp_path / "reactor.toml"
     config.write_text("[core]\nnum_threads = 0\n")
-    with pytest.raises(ConfigError, match=r"core\.num_threads: Input should be greater than or equal to 1 \(got 0\)"):
+    with pytest.raises(
+        ConfigError, match=r"core\.num_threads: Input should be greater than or equal to 1 \(got 0\)"
+    ):
         load_config(CoreSettings, section="core", path=config)
-    config.write_text('[core]\nnum_thread = 3\n')
+    config.write_text("[core]\nnum_thread = 3\n")
     with pytest.raises(ConfigError, match=r"core\.num_thread: Extra inputs are not permitted"):
         load_config(CoreSettings, section="core", path=config)
     monkeypatch.setenv("REACTOR_LOG_LEVEL", "loud")

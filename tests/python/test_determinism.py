@@ -13,7 +13,12 @@ def test_random_generation_is_identical_for_any_thread_count(dtype):
     results = []
     for threads in (1, 2, 3, 8):
         with engine.threads(threads):
-            results.append((engine.normal(200_003, seed=9, stream=2, dtype=dtype), engine.uniform(200_003, seed=9, dtype=dtype)))
+            results.append(
+                (
+                    engine.normal(200_003, seed=9, stream=2, dtype=dtype),
+                    engine.uniform(200_003, seed=9, dtype=dtype),
+                )
+            )
     for normal, uniform in results[1:]:
         np.testing.assert_array_equal(normal, results[0][0])
         np.testing.assert_array_equal(uniform, results[0][1])

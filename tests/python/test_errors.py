@@ -4,9 +4,9 @@ import builtins
 
 import numpy as np
 import pytest
+from reactor._mlforge import testing
 
 from reactor import engine, errors
-from reactor._mlforge import testing
 
 TRANSLATIONS = [
     ("InvalidArgument", errors.InvalidArgumentError, ValueError),
@@ -30,7 +30,10 @@ def test_each_engine_error_reaches_python_as_its_class(kind, reactor_class, buil
 
 
 def test_real_engine_errors_carry_op_parameter_and_value():
-    with pytest.raises(errors.InvalidArgumentError, match=r"\[kernels.reduce_sum\] x: expected dtype float32 or float64, got int64\[3\]"):
+    with pytest.raises(
+        errors.InvalidArgumentError,
+        match=r"\[kernels.reduce_sum\] x: expected dtype float32 or float64, got int64\[3\]",
+    ):
         engine.reduce_sum(np.arange(3))
     with pytest.raises(errors.CapacityExceededError, match=r"\[array.alloc\]"):
         engine.normal(2**62, seed=0)

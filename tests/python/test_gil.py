@@ -40,7 +40,9 @@ def _share_of_normal_progress(call) -> tuple[float, float]:
 
 def test_python_thread_progresses_during_random_generation():
     with engine.threads(1):  # leave the second core to the Python thread
-        share, elapsed = _share_of_normal_progress(lambda: engine.normal(30_000_000, seed=1, dtype=np.float32))
+        share, elapsed = _share_of_normal_progress(
+            lambda: engine.normal(30_000_000, seed=1, dtype=np.float32)
+        )
     assert elapsed > 0.15, "the call was too short to tell"
     assert share > 0.3, f"the Python thread ran at {share:.0%} of its speed during a {elapsed:.2f}s call"
 

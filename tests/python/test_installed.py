@@ -17,18 +17,24 @@ PROBE = "import reactor, reactor.engine; print(reactor.__file__); print(reactor.
 
 
 def test_imports_from_outside_the_source_tree(tmp_path):
-    result = subprocess.run([sys.executable, "-c", PROBE], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert "BuildInfo(version=" in result.stdout
 
 
-@pytest.mark.skipif(os.environ.get("REACTOR_TEST_INSTALLED") != "1", reason="set by scripts/test.sh (installed build)")
+@pytest.mark.skipif(
+    os.environ.get("REACTOR_TEST_INSTALLED") != "1", reason="set by scripts/test.sh (installed build)"
+)
 def test_package_under_test_is_the_installed_one_not_the_sources():
     assert not Path(reactor.__file__).resolve().is_relative_to(REPO / "python")
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get("REACTOR_WHEEL"), reason="scripts/test.sh builds the wheel and sets REACTOR_WHEEL")
+@pytest.mark.skipif(
+    not os.environ.get("REACTOR_WHEEL"), reason="scripts/test.sh builds the wheel and sets REACTOR_WHEEL"
+)
 def test_wheel_installs_into_a_fresh_virtualenv(tmp_path):
     wheel = Path(os.environ["REACTOR_WHEEL"])
     env_dir = tmp_path / "venv"
@@ -36,11 +42,19 @@ def test_wheel_installs_into_a_fresh_virtualenv(tmp_path):
     python = env_dir / "bin" / "python"
     install = subprocess.run(
         [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(wheel)],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert install.returncode == 0, install.stderr
     result = subprocess.run([python, "-c", PROBE], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert str(env_dir) in result.stdout.splitlines()[0]
-    cli = subprocess.run([env_dir / "bin" / "reactor", "info", "--json"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    cli = subprocess.run(
+        [env_dir / "bin" / "reactor", "info", "--json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert cli.returncode == 0, cli.stderr

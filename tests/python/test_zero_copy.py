@@ -33,7 +33,9 @@ def test_views_with_offsets_and_strides_are_described_not_copied():
     assert info.data == column.ctypes.data == base.ctypes.data + (2 * 10 + 3) * 8
     assert info.strides == (10,)
     assert not info.contiguous
-    with pytest.raises(InvalidArgumentError, match=r"expected a C-contiguous array, got float64\[8\] on cpu \(strided\)"):
+    with pytest.raises(
+        InvalidArgumentError, match=r"expected a C-contiguous array, got float64\[8\] on cpu \(strided\)"
+    ):
         engine.reduce_sum(column)  # never silently copied to make it contiguous
 
 

@@ -17,8 +17,12 @@ app = typer.Typer(no_args_is_help=True)
 @app.command()
 def core(
     json_path: Annotated[Path | None, typer.Option("--json", help="Write results as JSON here.")] = None,
-    markdown_path: Annotated[Path | None, typer.Option("--markdown", help="Write a markdown table here.")] = None,
-    plot_path: Annotated[Path | None, typer.Option("--plot", help="Write a PNG bar chart here (needs matplotlib).")] = None,
+    markdown_path: Annotated[
+        Path | None, typer.Option("--markdown", help="Write a markdown table here.")
+    ] = None,
+    plot_path: Annotated[
+        Path | None, typer.Option("--plot", help="Write a PNG bar chart here (needs matplotlib).")
+    ] = None,
     quick: Annotated[bool, typer.Option(help="Fewer, shorter rounds (a smoke run, noisy figures).")] = False,
 ) -> None:
     """Binding call overhead: empty call, 1 MB array hand-over, 1 MB reduction."""

@@ -79,4 +79,6 @@ def run_core(report: Report, *, quick: bool = False) -> None:
     }
     if torch is not None:
         impls["torch.sum(dtype=float64)"] = lambda: torch.sum(tensor, dtype=torch.float64)
-    report.compare("sum 1 MB float32", impls, baseline="numpy.sum(dtype=float64)", repeats=repeats, min_round_s=round_s)
+    report.compare(
+        "sum 1 MB float32", impls, baseline="numpy.sum(dtype=float64)", repeats=repeats, min_round_s=round_s
+    )

@@ -34,9 +34,12 @@ class Measurement:
     ratio_vs_baseline: float = float("nan")  # baseline time / this time: > 1 means faster
 
 
-def measure(fn: Callable[[], object], *, repeats: int = 7, min_round_s: float = 0.02) -> tuple[float, float, float, int]:
+def measure(
+    fn: Callable[[], object], *, repeats: int = 7, min_round_s: float = 0.02
+) -> tuple[float, float, float, int]:
     """Time ``fn``: calibrate calls per round so a round lasts >= ``min_round_s``, then run
-    ``repeats`` rounds. Returns (median, min, max) nanoseconds per call and calls per round."""
+    ``repeats`` rounds. Returns (median, min, max) nanoseconds per call and calls per round.
+    """
     if repeats < 1 or min_round_s <= 0:
         raise ValueError(f"measure: repeats must be >= 1 and min_round_s > 0, got {repeats}, {min_round_s}")
     fn()  # warm-up: first-call costs (imports, page faults) are not what we report
@@ -105,7 +108,17 @@ class Report:
         timings = {name: measure(fn, repeats=repeats, min_round_s=min_round_s) for name, fn in impls.items()}
         base_ns = timings[baseline][0]
         rows = [
-            Measurement(case, name, med, low, high, calls, repeats, baseline, base_ns / med if med > 0 else float("inf"))
+            Measurement(
+                case,
+                name,
+                med,
+                low,
+                high,
+                calls,
+                repeats,
+                baseline,
+                base_ns / med if med > 0 else float("inf"),
+            )
             for name, (med, low, high, calls) in timings.items()
         ]
         self.measurements.extend(rows)
@@ -113,7 +126,11 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready representation."""
-        return {"suite": self.suite, "environment": self.environment, "measurements": [asdict(m) for m in self.measurements]}
+        return {
+            "suite": self.suite,
+            "environment": self.environment,
+            "measurements": [asdict(m) for m in self.measurements],
+        }
 
     def to_markdown(self) -> str:
         """A markdown table: one row per (case, implementation), time per call and ratio."""
@@ -125,10 +142,18 @@ class Report:
         ]
         for m in self.measurements:
             marker = " (baseline)" if m.impl == m.baseline else ""
-            lines.append(f"| {m.case} | {m.impl}{marker} | {_format_ns(m.median_ns)} | {m.ratio_vs_baseline:.2f}x |")
+            lines.append(
+                f"| {m.case} | {m.impl}{marker} | {_format_ns(m.median_ns)} | {m.ratio_vs_baseline:.2f}x |"
+            )
         return "\n".join(lines) + "\n"
 
-    def write(self, *, json_path: Path | None = None, markdown_path: Path | None = None, plot_path: Path | None = None) -> None:
+    def write(
+        self,
+        *,
+        json_path: Path | None = None,
+        markdown_path: Path | None = None,
+        plot_path: Path | None = None,
+    ) -> None:
         """Write the requested outputs atomically (temp file + rename)."""
         if json_path is not None:
             _atomic_write(json_path, json.dumps(self.to_dict(), indent=2))
@@ -147,7 +172,11 @@ class Report:
         labels = [f"{m.case} · {m.impl}" for m in self.measurements]
         values = [m.median_ns for m in self.measurements]
         fig, ax = plt.subplots(figsize=(10, 0.4 * len(labels) + 1.5))
-        ax.barh(range(len(labels)), values, color=["tab:orange" if m.impl.startswith("reactor") else "tab:gray" for m in self.measurements])
+        ax.barh(
+            range(len(labels)),
+            values,
+            color=["tab:orange" if m.impl.startswith("reactor") else "tab:gray" for m in self.measurements],
+        )
         ax.set_yticks(range(len(labels)), labels, fontsize=8)
         ax.invert_yaxis()
         ax.set_xscale("log")

@@ -13,7 +13,11 @@ _UINT64_LIMIT = 2**64
 
 def check_uint64(op: str, name: str, value: Any) -> int:
     """Return ``value`` as an int in [0, 2**64) or raise naming the parameter."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 0 <= int(value) < _UINT64_LIMIT:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or not 0 <= int(value) < _UINT64_LIMIT
+    ):
         raise InvalidArgumentError(f"[{op}] {name} must be an integer in [0, 2**64), got {value!r}")
     return int(value)
 

@@ -16,7 +16,9 @@ def _stream_handle(stream: Any) -> int:
         return 0
     handle = getattr(stream, "cuda_stream", stream)
     if isinstance(handle, bool) or not isinstance(handle, int) or handle < 0:
-        raise InvalidArgumentError(f"[kernels] stream must be None, a CUDA stream handle or a torch stream, got {stream!r}")
+        raise InvalidArgumentError(
+            f"[kernels] stream must be None, a CUDA stream handle or a torch stream, got {stream!r}"
+        )
     return handle
 
 

@@ -16,7 +16,7 @@ TEST(ReduceSumCuda, MatchesCpuTwin) {
     std::vector<float> host(static_cast<std::size_t>(n));
     for (std::int64_t i = 0; i < n; ++i) host[static_cast<std::size_t>(i)] = std::sin(static_cast<float>(i));
     const double cpu = mlforge::reduce_sum(mlforge::ArrayView(host.data(), mlforge::DType::kFloat32, {n}));
-    float* device = nullptr;
+    void* device = nullptr;
     ASSERT_EQ(cudaMalloc(&device, sizeof(float) * static_cast<std::size_t>(n + 1)), cudaSuccess);
     ASSERT_EQ(cudaMemcpy(device, host.data(), sizeof(float) * host.size(), cudaMemcpyHostToDevice), cudaSuccess);
     const mlforge::ArrayView view(device, mlforge::DType::kFloat32, {n}, {mlforge::DeviceType::kCUDA, 0});

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Sets up everything Reactor needs, idempotently: Debian packages (when root), a virtualenv in
+# .venv, Python dependencies, then builds the wheel and installs it into .venv.
+#   scripts/setup.sh run    runtime dependencies only (used by scripts/quickstart.sh)
+#   scripts/setup.sh test   plus test tools, torch (CPU) and GoogleTest/Google Benchmark
+# Re-running is fast: dependencies are reinstalled only when pyproject.toml or this script change,
+# and the C++ build is incremental (persistent build/wheel directory, ccache when installed).
+set -euo pipefail
+
+MODE="${1:-run}"
+case "$MODE" in run|test) ;; *) echo "usage: scripts/setup.sh [run|test]" >&2; exit 2 ;; esac
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+TORCH_PIN="torch==2.13.0"   # the CPU build: pip finds it without a multi-GB CUDA download
+cd "$ROOT"
+
+log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+install_debian_packages() {
+  local wanted=(cmake ninja-build g++ ccache)
+  [ "$MODE" = test ] && wanted+=(libgtest-dev libbenchmark-dev)
+  local missing=()
+  for pkg in "${wanted[@]}"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    log "installing Debian packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    log "warning: missing packages ${missing[*]} (not root: install them with your package manager)"
+  fi
+}
+
+find_python() {
+  for candidate in "${PYTHON:-}" python3.13 python3.12 python3.11 python3; do
+    [ -n "$candidate" ] || continue
+    if command -v "$candidate" >/dev/null &&
+       "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+      echo "$candidate"; return
+    fi
+  done
+  echo "error: Python >= 3.11 is required (set PYTHON=/path/to/python3.11)" >&2
+  exit 1
+}
+
+# Requirements straight from pyproject.toml, so the dependency list lives in one place.
+project_requirements() {
+  "$VENV/bin/python" - "$MODE" <<'PY'
+import sys, tomllib
+project = tomllib.load(open("pyproject.toml", "rb"))
+reqs = list(project["build-system"]["requires"]) + project["project"]["dependencies"]
+if sys.argv[1] == "test":
+    reqs += project["project"]["optional-dependencies"]["test"]
+print("\n".join(reqs))
+PY
+}
+
+command -v dpkg >/dev/null && install_debian_packages
+
+if [ ! -x "$VENV/bin/python" ]; then
+  PY="$(find_python)"
+  log "creating virtualenv .venv with $PY"
+  "$PY" -m venv "$VENV"
+fi
+PIP=("$VENV/bin/python" -m pip --disable-pip-version-check --quiet)
+
+stamp="$VENV/.reactor-setup-$MODE"
+fingerprint="$(cat pyproject.toml "$0" | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$fingerprint" ]; then
+  log "installing Python dependencies ($MODE)"
+  "${PIP[@]}" install --upgrade pip
+  if ! command -v cmake >/dev/null || ! cmake -P /dev/stdin <<<'if(CMAKE_VERSION VERSION_LESS 3.25)
+message(FATAL_ERROR "old")
+endif()' >/dev/null 2>&1; then
+    "${PIP[@]}" install "cmake>=3.25"
+  fi
+  command -v ninja >/dev/null || "${PIP[@]}" install ninja
+  [ "$MODE" = test ] && "${PIP[@]}" install "$TORCH_PIN"
+  project_requirements | "${PIP[@]}" install -r /dev/stdin
+  echo "$fingerprint" > "$stamp"
+fi
+
+# Build the wheel (incrementally) and install it, so tests and users run the installed package.
+export PATH="$VENV/bin:$PATH"
+log "building the reactor wheel (incremental)"
+rm -rf "$ROOT/dist"
+"${PIP[@]}" wheel --no-deps --no-build-isolation -Cbuild-dir=build/wheel -w "$ROOT/dist" "$ROOT"
+"${PIP[@]}" install --no-deps --force-reinstall "$ROOT"/dist/reactor-*.whl
+log "ready: $("$VENV/bin/reactor" --version)"
