@@ -9,6 +9,9 @@
 #include <thread>
 #include <vector>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "mlforge/error.h"
 
 namespace {
@@ -97,6 +100,25 @@ TEST_F(Parallel, ConcurrentCallersShareThePool) {
   }
   for (auto& c : callers) c.join();
   EXPECT_EQ(total.load(), 4 * 50 * 1000);
+}
+
+TEST_F(Parallel, ForkedChildGetsAWorkingPool) {
+  mlforge::set_num_threads(3);
+  std::atomic<std::int64_t> warm{0};
+  mlforge::parallel_for(0, 1000, 10, [&](std::int64_t lo, std::int64_t hi) { warm += hi - lo; });
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    alarm(20);  // a hang (joining the parent's threads, which do not exist here) becomes a failure
+    mlforge::set_num_threads(2);  // replaces the pool: must not touch the parent's workers
+    std::atomic<std::int64_t> total{0};
+    mlforge::parallel_for(0, 100000, 10, [&](std::int64_t lo, std::int64_t hi) { total += hi - lo; });
+    _exit(total.load() == 100000 && mlforge::num_threads() >= 1 ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 TEST_F(Parallel, ThreadCountValidation) {

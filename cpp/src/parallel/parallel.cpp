@@ -9,6 +9,8 @@
 #include <string>
 #include <thread>
 
+#include <pthread.h>
+
 #include "mlforge/error.h"
 #include "parallel/thread_pool.h"
 
@@ -34,35 +36,56 @@ int default_thread_count() {
 }
 
 // Readers (running jobs) share the lock; resizing takes it exclusively so no job loses its pool.
-std::shared_mutex pool_mutex;
-std::unique_ptr<detail::ThreadPool> pool;
+struct PoolState {
+  std::shared_mutex mutex;
+  std::unique_ptr<detail::ThreadPool> pool;
+};
 
-detail::ThreadPool& pool_locked_shared(std::shared_lock<std::shared_mutex>& lock) {
-  if (!pool) {
+// Deliberately never destroyed: worker threads may still be parked when the process exits, and
+// static destruction order must not join or free them under a running job.
+PoolState* pool_state = nullptr;
+std::once_flag pool_state_once;
+
+// After fork() only the forking thread exists in the child: the old pool's workers and any lock
+// they held are gone. The child starts over with a fresh state (the old one is leaked on purpose).
+void reset_after_fork() { pool_state = new PoolState; }
+
+PoolState& state() {
+  std::call_once(pool_state_once, [] {
+    pool_state = new PoolState;
+    pthread_atfork(nullptr, nullptr, &reset_after_fork);
+  });
+  return *pool_state;
+}
+
+detail::ThreadPool& pool_locked_shared(PoolState& s, std::shared_lock<std::shared_mutex>& lock) {
+  if (!s.pool) {
     lock.unlock();
     {
-      std::unique_lock exclusive(pool_mutex);
-      if (!pool) pool = std::make_unique<detail::ThreadPool>(default_thread_count());
+      std::unique_lock exclusive(s.mutex);
+      if (!s.pool) s.pool = std::make_unique<detail::ThreadPool>(default_thread_count());
     }
     lock.lock();
   }
-  return *pool;
+  return *s.pool;
 }
 
 }  // namespace
 
 int num_threads() {
-  std::shared_lock lock(pool_mutex);
-  return pool_locked_shared(lock).size();
+  PoolState& s = state();
+  std::shared_lock lock(s.mutex);
+  return pool_locked_shared(s, lock).size();
 }
 
 void set_num_threads(int n) {
   MLFORGE_CHECK(n >= 1 && n <= kMaxThreads, InvalidArgument, "[parallel.set_num_threads] n must be in [1, ",
                 kMaxThreads, "], got ", n);
-  std::unique_lock lock(pool_mutex);
-  if (pool && pool->size() == n) return;
-  pool.reset();
-  pool = std::make_unique<detail::ThreadPool>(n);
+  PoolState& s = state();
+  std::unique_lock lock(s.mutex);
+  if (s.pool && s.pool->size() == n) return;
+  s.pool.reset();
+  s.pool = std::make_unique<detail::ThreadPool>(n);
 }
 
 std::int64_t parallel_chunk_count(std::int64_t begin, std::int64_t end, std::int64_t grain) {
@@ -89,8 +112,9 @@ void parallel_for(std::int64_t begin, std::int64_t end, std::int64_t grain,
   auto job = std::make_shared<detail::ParallelJob>();
   job->run_chunk = run_chunk;
   job->chunk_count = chunks;
-  std::shared_lock lock(pool_mutex);
-  pool_locked_shared(lock).run(job);
+  PoolState& s = state();
+  std::shared_lock lock(s.mutex);
+  pool_locked_shared(s, lock).run(job);
 }
 
 }  // namespace mlforge
