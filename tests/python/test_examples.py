@@ -9,7 +9,11 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "python"
 
 def test_engine_tour_runs(tmp_path):
     result = subprocess.run(
-        [sys.executable, str(EXAMPLES / "engine_tour.py")], cwd=tmp_path, capture_output=True, text=True, timeout=120
+        [sys.executable, str(EXAMPLES / "engine_tour.py")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert "same memory: True" in result.stdout

@@ -19,6 +19,15 @@ __all__ = ["fill_normal", "fill_uniform", "normal", "uniform"]
 FloatDType = type[np.float32] | type[np.float64] | np.dtype[Any] | str
 
 
+def _stream_args(op: str, seed: int, stream: int, offset: int, **bounds: float) -> tuple[int | float, ...]:
+    """Validate (seed, stream, offset) and the named distribution bounds, in binding order."""
+    counters = (
+        check_uint64(op, name, value)
+        for name, value in (("seed", seed), ("stream", stream), ("offset", offset))
+    )
+    return (*counters, *(check_finite(op, name, value) for name, value in bounds.items()))
+
+
 def uniform(
     n: int,
     *,
@@ -32,13 +41,7 @@ def uniform(
     """Return ``n`` uniform values in ``[low, high)`` as a new engine-owned numpy array."""
     op = "random.uniform"
     return _mlforge.uniform(
-        check_count(op, "n", n),
-        check_uint64(op, "seed", seed),
-        check_uint64(op, "stream", stream),
-        check_uint64(op, "offset", offset),
-        check_finite(op, "low", low),
-        check_finite(op, "high", high),
-        dtype,
+        check_count(op, "n", n), *_stream_args(op, seed, stream, offset, low=low, high=high), dtype
     )
 
 
@@ -55,13 +58,7 @@ def normal(
     """Return ``n`` normal values ``mean + std * z`` as a new engine-owned numpy array."""
     op = "random.normal"
     return _mlforge.normal(
-        check_count(op, "n", n),
-        check_uint64(op, "seed", seed),
-        check_uint64(op, "stream", stream),
-        check_uint64(op, "offset", offset),
-        check_finite(op, "mean", mean),
-        check_finite(op, "std", std),
-        dtype,
+        check_count(op, "n", n), *_stream_args(op, seed, stream, offset, mean=mean, std=std), dtype
     )
 
 
@@ -69,27 +66,11 @@ def fill_uniform(
     out: Any, *, seed: int, stream: int = 0, offset: int = 0, low: float = 0.0, high: float = 1.0
 ) -> None:
     """Fill ``out`` (writable, contiguous float32/float64 numpy array or CPU tensor) in place."""
-    op = "random.uniform"
-    _mlforge.fill_uniform(
-        out,
-        check_uint64(op, "seed", seed),
-        check_uint64(op, "stream", stream),
-        check_uint64(op, "offset", offset),
-        check_finite(op, "low", low),
-        check_finite(op, "high", high),
-    )
+    _mlforge.fill_uniform(out, *_stream_args("random.uniform", seed, stream, offset, low=low, high=high))
 
 
 def fill_normal(
     out: Any, *, seed: int, stream: int = 0, offset: int = 0, mean: float = 0.0, std: float = 1.0
 ) -> None:
     """Fill ``out`` in place with normal values ``mean + std * z``."""
-    op = "random.normal"
-    _mlforge.fill_normal(
-        out,
-        check_uint64(op, "seed", seed),
-        check_uint64(op, "stream", stream),
-        check_uint64(op, "offset", offset),
-        check_finite(op, "mean", mean),
-        check_finite(op, "std", std),
-    )
+    _mlforge.fill_normal(out, *_stream_args("random.normal", seed, stream, offset, mean=mean, std=std))
