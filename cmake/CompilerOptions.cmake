@@ -15,6 +15,12 @@ if(MLFORGE_USE_CCACHE)
   endif()
 endif()
 
+# Bit-reproducible results across machines: never fuse a*b+c into an FMA behind our back (the
+# run-time ISA dispatch would otherwise round differently on AVX2/AVX-512 than on baseline x86-64).
+if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+  add_compile_options($<$<COMPILE_LANGUAGE:CXX>:-ffp-contract=off>)
+endif()
+
 # Warnings for the project's own targets only (third-party headers are included as SYSTEM).
 add_library(mlforge_warnings INTERFACE)
 if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")

@@ -18,6 +18,15 @@ void BM_ReduceSumFloat32(benchmark::State& state) {
 }
 BENCHMARK(BM_ReduceSumFloat32)->RangeMultiplier(16)->Range(1 << 12, 1 << 24)->UseRealTime();
 
+void BM_ReduceSumFloat64(benchmark::State& state) {
+  const std::int64_t n = state.range(0);
+  std::vector<double> data(static_cast<std::size_t>(n), 1.0);
+  const mlforge::ArrayView view(data.data(), mlforge::DType::kFloat64, {n});
+  for (auto _ : state) benchmark::DoNotOptimize(mlforge::reduce_sum(view));
+  state.SetBytesProcessed(state.iterations() * n * static_cast<std::int64_t>(sizeof(double)));
+}
+BENCHMARK(BM_ReduceSumFloat64)->RangeMultiplier(16)->Range(1 << 12, 1 << 24)->UseRealTime();
+
 void BM_NaiveSerialSumFloat32(benchmark::State& state) {
   const std::int64_t n = state.range(0);
   std::vector<float> data(static_cast<std::size_t>(n), 1.0f);
