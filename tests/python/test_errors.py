@@ -4,9 +4,9 @@ import builtins
 
 import numpy as np
 import pytest
-from reactor._mlforge import testing
 
 from reactor import engine, errors
+from reactor._mlforge import testing
 
 TRANSLATIONS = [
     ("InvalidArgument", errors.InvalidArgumentError, ValueError),

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from reactor import engine
+from reactor._mlforge import testing
 from reactor.errors import InvalidArgumentError
 
 _get_capsule_pointer = ctypes.pythonapi.PyCapsule_GetPointer
@@ -19,7 +20,7 @@ _get_capsule_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
 def test_numpy_input_is_borrowed_in_place():
     array = np.zeros((64, 32), dtype=np.float32)
     info = engine.describe_array(array)
-    assert info.data == array.ctypes.data
+    assert info.data == array.ctypes.data == testing.borrow_address(array)
     assert (info.dtype, info.shape, info.strides, info.device) == ("float32", (64, 32), (32, 1), "cpu")
     engine.fill_uniform(array, seed=1, low=1.0, high=2.0)
     assert array.min() >= 1.0  # the engine wrote into the caller's memory, not a copy
@@ -48,7 +49,7 @@ def test_buffer_protocol_objects_are_accepted():
 def test_torch_cpu_tensor_is_borrowed_through_dlpack():
     tensor = torch.zeros(1000, dtype=torch.float64)
     info = engine.describe_array(tensor)
-    assert info.data == tensor.data_ptr()
+    assert info.data == tensor.data_ptr() == testing.borrow_address(tensor)
     assert info.dtype == "float64"
     engine.fill_normal(tensor, seed=3, mean=5.0, std=0.1)
     assert 4.5 < float(tensor.mean()) < 5.5

@@ -13,6 +13,7 @@ import numpy as np
 
 from reactor import _mlforge
 from reactor.bench.harness import Report
+from reactor.engine import describe_array, reduce_sum
 
 __all__ = ["run_core"]
 
@@ -45,7 +46,8 @@ def run_core(report: Report, *, quick: bool = False) -> None:
     report.compare(
         "pass a 1 MB numpy array",
         {
-            "reactor._mlforge.describe_array": lambda: _mlforge.describe_array(array, False),
+            "reactor._mlforge (borrow only)": lambda: _mlforge.testing.borrow_address(array),
+            "reactor.engine.describe_array": lambda: describe_array(array),
             "memoryview (buffer protocol)": lambda: memoryview(array),
             "numpy.asarray": lambda: np.asarray(array),
         },
@@ -63,7 +65,7 @@ def run_core(report: Report, *, quick: bool = False) -> None:
         report.compare(
             "pass a 1 MB torch CPU tensor",
             {
-                "reactor._mlforge.describe_array (DLPack)": lambda: _mlforge.describe_array(tensor, False),
+                "reactor._mlforge (borrow only, DLPack)": lambda: _mlforge.testing.borrow_address(tensor),
                 "numpy.from_dlpack": lambda: np.from_dlpack(tensor),
                 "tensor.numpy()": tensor.numpy,
             },
@@ -73,7 +75,7 @@ def run_core(report: Report, *, quick: bool = False) -> None:
         )
 
     impls = {
-        "reactor._mlforge.reduce_sum": lambda: _mlforge.reduce_sum(array, 0),
+        "reactor.engine.reduce_sum": lambda: reduce_sum(array),
         "numpy.sum(dtype=float64)": lambda: np.sum(array, dtype=np.float64),
         "numpy.sum (float32)": lambda: np.sum(array),
     }
