@@ -172,23 +172,24 @@ BorrowedArray borrow_array(py::handle obj, const char* op, const char* name, Acc
       strides[i] = element_stride(b.strides[i], static_cast<std::size_t>(b.itemsize), op, name);
     }
     out.view_ = mlforge::ArrayView(b.buf, dtype, b.ndim, shape, strides, {}, !b.readonly);
-  } else if (py::hasattr(obj, "__dlpack__") && py::hasattr(obj, "__dlpack_device__")) {
-    const auto device = int_tuple(obj.attr("__dlpack_device__")(), 2, op, name, "__dlpack_device__()");
-    mlforge::Device where{};
-    if (device[0] == dlpack::kCUDA || device[0] == dlpack::kCUDAManaged) {
-      where = {mlforge::DeviceType::kCUDA, static_cast<std::int32_t>(device[1])};
-    } else if (device[0] != dlpack::kCPU && device[0] != dlpack::kCUDAHost) {
-      fail(op, name, "unsupported DLPack device type " + std::to_string(device[0]));
-    }
+  } else if (py::hasattr(obj, "__dlpack__")) {
+    // The device is read from the exported tensor itself: asking __dlpack_device__() first would
+    // double the cost of a torch hand-over (each torch method call costs microseconds).
     py::object capsule = obj.attr("__dlpack__")();
     auto* managed = static_cast<dlpack::ManagedTensor*>(PyCapsule_GetPointer(capsule.ptr(), dlpack::kCapsuleName));
     if (managed == nullptr) throw py::error_already_set();
+    out.keepalive_ = std::move(capsule);  // from here on the producer's deleter runs when we are done
     const dlpack::Tensor& t = managed->dl_tensor;
+    mlforge::Device where{};
+    if (t.device.device_type == dlpack::kCUDA || t.device.device_type == dlpack::kCUDAManaged) {
+      where = {mlforge::DeviceType::kCUDA, t.device.device_id};
+    } else if (t.device.device_type != dlpack::kCPU && t.device.device_type != dlpack::kCUDAHost) {
+      fail(op, name, "unsupported DLPack device type " + std::to_string(t.device.device_type));
+    }
     check_ndim(t.ndim, op, name);
     const DType dtype = dtype_from_dlpack(t.dtype, op, name);
     void* data = static_cast<char*>(t.data) + t.byte_offset;
     out.view_ = mlforge::ArrayView(data, dtype, t.ndim, t.shape, t.strides, where, /*writable=*/true);
-    out.keepalive_ = std::move(capsule);
   } else if (py::hasattr(obj, "__cuda_array_interface__")) {
     const py::object cai_object = obj.attr("__cuda_array_interface__");
     if (!py::isinstance<py::dict>(cai_object)) fail(op, name, "__cuda_array_interface__ is not a dict");

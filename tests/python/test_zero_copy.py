@@ -81,3 +81,10 @@ def test_results_survive_their_creator_and_many_allocations_do_not_leak():
     arrays = [engine.uniform(1000, seed=i) for i in range(200)]
     assert all(a.shape == (1000,) for a in arrays)
     assert len({a.ctypes.data for a in arrays}) == 200
+
+
+def test_tensor_requiring_grad_is_refused_not_copied():
+    tensor = torch.zeros(4, requires_grad=True)
+    with pytest.raises(RuntimeError, match="detach"):
+        engine.reduce_sum(tensor)
+    assert engine.reduce_sum(tensor.detach()) == 0.0
