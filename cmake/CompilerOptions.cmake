@@ -34,4 +34,6 @@ if(MLFORGE_SANITIZE)
   list(JOIN MLFORGE_SANITIZE "," _mlforge_sanitizers)
   add_compile_options(-fsanitize=${_mlforge_sanitizers} -fno-omit-frame-pointer)
   add_link_options(-fsanitize=${_mlforge_sanitizers})
+  # ifunc resolvers (target_clones) run before the sanitizer runtime is initialised and crash it.
+  add_compile_definitions(MLFORGE_NO_TARGET_CLONES)
 endif()
