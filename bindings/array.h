@@ -6,6 +6,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cstdint>
 #include <memory>
 
 #include "mlforge/array.h"
@@ -29,7 +30,7 @@ class BorrowedArray {
   const mlforge::ArrayView& view() const { return view_; }
 
  private:
-  friend BorrowedArray borrow_array(py::handle, const char*, const char*, Access);
+  friend BorrowedArray borrow_array(py::handle, const char*, const char*, Access, std::uintptr_t);
   mlforge::ArrayView view_;
   std::unique_ptr<Py_buffer> buffer_;  // set when borrowed through the buffer protocol
   py::object keepalive_;               // DLPack capsule or __cuda_array_interface__ owner
@@ -37,8 +38,11 @@ class BorrowedArray {
 
 // Borrows `obj` (buffer protocol, DLPack or __cuda_array_interface__) without copying. Errors name
 // `op` and the parameter `name`: TypeError for objects that are not arrays; InvalidArgumentError
-// for unsupported dtypes, byte order or strides, and for read-only memory when `access` is kWrite.
-BorrowedArray borrow_array(py::handle obj, const char* op, const char* name, Access access);
+// for unsupported dtypes, byte order, strides or alignment, for a producer that refuses to export,
+// and for read-only memory when `access` is kWrite. `consumer_stream` is the CUDA stream the
+// engine will use (0: legacy default); CUDA producers are ordered before it.
+BorrowedArray borrow_array(py::handle obj, const char* op, const char* name, Access access,
+                           std::uintptr_t consumer_stream = 0);
 
 // Hands an engine-owned array to numpy without copying; numpy frees it through the capsule.
 py::array to_numpy(mlforge::OwnedArray&& array);

@@ -13,7 +13,7 @@ void init_kernels(py::module_& m) {
   m.def(
       "reduce_sum",
       [](py::handle x, std::uintptr_t stream) {
-        const BorrowedArray borrowed = borrow_array(x, "kernels.reduce_sum", "x", Access::kRead);
+        const BorrowedArray borrowed = borrow_array(x, "kernels.reduce_sum", "x", Access::kRead, stream);
         py::gil_scoped_release nogil;
         return mlforge::reduce_sum(borrowed.view(), mlforge::Stream{reinterpret_cast<void*>(stream)});
       },

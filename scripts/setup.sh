@@ -17,16 +17,26 @@ cd "$ROOT"
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
+# Debian packages: the compiler and build tools, GoogleTest and Google Benchmark for the tests,
+# ccache (optional, faster rebuilds), and the venv/headers a Debian-packaged Python lacks. A failed
+# apt run is reported, not fatal: cmake and ninja have pip fallbacks below, and a missing piece
+# is named by the step that needs it.
 install_debian_packages() {
   local wanted=(cmake ninja-build g++ ccache)
   [ "$MODE" = test ] && wanted+=(libgtest-dev libbenchmark-dev)
+  local py_version
+  py_version="$(python3 -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")' 2>/dev/null || true)"
+  if [ "$(command -v python3)" = /usr/bin/python3 ] && [ -n "$py_version" ]; then
+    wanted+=("python${py_version}-venv" "python${py_version}-dev")
+  fi
   local missing=()
   for pkg in "${wanted[@]}"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
   [ ${#missing[@]} -eq 0 ] && return
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
     log "installing Debian packages: ${missing[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; }; then
+      log "warning: apt-get could not install ${missing[*]}; continuing with what is there"
+    fi
   else
     log "warning: missing packages ${missing[*]} (not root: install them with your package manager)"
   fi
@@ -66,10 +76,9 @@ fi
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check --quiet)
 
 stamp="$VENV/.reactor-setup-$MODE"
-fingerprint="$(cat pyproject.toml "$0" | sha256sum | cut -d' ' -f1)"
+fingerprint="$(cat pyproject.toml "$ROOT/scripts/setup.sh" | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$fingerprint" ]; then
   log "installing Python dependencies ($MODE)"
-  "${PIP[@]}" install --upgrade pip
   if ! command -v cmake >/dev/null || ! cmake -P /dev/stdin <<<'if(CMAKE_VERSION VERSION_LESS 3.25)
 message(FATAL_ERROR "old")
 endif()' >/dev/null 2>&1; then
@@ -82,6 +91,7 @@ endif()' >/dev/null 2>&1; then
 fi
 
 # Build the wheel (incrementally) and install it, so tests and users run the installed package.
+# .venv/bin first: it holds the pip fallbacks for cmake and ninja when the system has none.
 export PATH="$VENV/bin:$PATH"
 log "building the reactor wheel (incremental)"
 rm -rf "$ROOT/dist"

@@ -5,6 +5,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 scripts/setup.sh test
+export PATH="$ROOT/.venv/bin:$PATH"  # cmake/ninja fallbacks that setup.sh may have installed
 
 echo "== C++ tests (GoogleTest via ctest) =="
 cmake -S . -B build/cpp -G Ninja -DCMAKE_BUILD_TYPE=Release -DMLFORGE_BUILD_TESTS=ON -DMLFORGE_BUILD_BENCHMARKS=ON >/dev/null

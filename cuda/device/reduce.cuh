@@ -18,16 +18,24 @@ __device__ inline double block_sum(double value, double* scratch) {
   return scratch[0];
 }
 
-// Pass 1: each block sums a fixed, grid-strided slice of x into partials[blockIdx.x]. The grid
-// size is fixed by n alone, so the summation order (and the result) is deterministic.
+// Pass 1: each block sums a fixed, grid-strided slice of x into partials[blockIdx.x]. Each thread
+// keeps a TwoSum compensation (like the CPU twin), so cancellations survive; the grid size is
+// fixed by n alone, so the summation order (and the result) is deterministic.
 template <class T>
 __global__ void sum_partials(const T* x, std::int64_t n, double* partials) {
   __shared__ double scratch[kReduceBlock];
-  double acc = 0.0;
+  double sum = 0.0;
+  double compensation = 0.0;
   const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * kReduceBlock;
-  for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * kReduceBlock + threadIdx.x; i < n; i += stride)
-    acc += static_cast<double>(x[i]);
-  const double total = block_sum(acc, scratch);
+  for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * kReduceBlock + threadIdx.x; i < n; i += stride) {
+    const double value = static_cast<double>(x[i]);
+    const double t = sum + value;
+    const double value_part = t - sum;
+    compensation += (sum - (t - value_part)) + (value - value_part);
+    sum = t;
+  }
+  // A thread that met inf/NaN has a meaningless compensation (inf - inf); drop it as the CPU does.
+  const double total = block_sum(isfinite(sum) ? sum + compensation : sum, scratch);
   if (threadIdx.x == 0) partials[blockIdx.x] = total;
 }
 

@@ -2,6 +2,7 @@
 #include <cuda_runtime_api.h>
 
 #include "backend/cuda_entry.h"
+#include "runtime/cuda_check.h"
 
 namespace mlforge::detail::cuda {
 
@@ -16,6 +17,23 @@ int device_count() noexcept {
     return 0;
   }
   return count;
+}
+
+}  // namespace mlforge::detail::cuda
+
+namespace mlforge::detail::cuda {
+
+void stream_wait(Stream consumer, Stream producer) {
+  if (consumer.handle == producer.handle) return;  // same stream: already ordered
+  MLFORGE_CHECK(device_count() > 0, Unavailable, "[cuda.stream_wait] no CUDA device is usable");
+  cudaEvent_t event = nullptr;
+  MLFORGE_CUDA_CHECK(cudaEventCreateWithFlags(&event, cudaEventDisableTiming));
+  const cudaError_t recorded = cudaEventRecord(event, static_cast<cudaStream_t>(producer.handle));
+  const cudaError_t waited = recorded == cudaSuccess
+                                 ? cudaStreamWaitEvent(static_cast<cudaStream_t>(consumer.handle), event, 0)
+                                 : recorded;
+  cudaEventDestroy(event);  // safe: destruction is deferred until the wait has been satisfied
+  MLFORGE_CUDA_CHECK(waited);
 }
 
 }  // namespace mlforge::detail::cuda

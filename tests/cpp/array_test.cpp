@@ -55,6 +55,10 @@ TEST(ArrayView, RequireHelpersNameOpParameterAndValue) {
 TEST(ArrayView, RejectsBadShapes) {
   const std::int64_t negative[] = {2, -1};
   EXPECT_THROW(ArrayView(nullptr, DType::kFloat32, 2, negative, nullptr), mlforge::InvalidArgument);
+  const std::int64_t overflowing[] = {std::int64_t{1} << 62, std::int64_t{1} << 62};
+  EXPECT_THROW(ArrayView(nullptr, DType::kFloat32, 2, overflowing, nullptr), mlforge::InvalidArgument);
+  const std::int64_t empty_but_huge[] = {0, std::int64_t{1} << 62, std::int64_t{1} << 62};
+  EXPECT_EQ(ArrayView(nullptr, DType::kFloat32, 3, empty_but_huge, nullptr).numel(), 0);
   const std::int64_t many[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
   EXPECT_THROW(ArrayView(nullptr, DType::kFloat32, 9, many, nullptr), mlforge::InvalidArgument);
 }
@@ -80,6 +84,8 @@ TEST(OwnedArray, EmptyAndHugeAllocations) {
   const std::int64_t huge = std::numeric_limits<std::int64_t>::max() / 2;
   EXPECT_THROW(mlforge::OwnedArray(DType::kFloat64, {huge}), mlforge::CapacityExceeded);
   EXPECT_THROW(mlforge::OwnedArray(DType::kFloat64, {huge, huge}), mlforge::CapacityExceeded);
+  // 2**50 bytes is a valid size that no machine can allocate: a clean CapacityExceeded.
+  EXPECT_THROW(mlforge::OwnedArray(DType::kUInt8, {std::int64_t{1} << 50}), mlforge::CapacityExceeded);
   EXPECT_THROW(mlforge::OwnedArray(DType::kFloat64, {3, -1}), mlforge::InvalidArgument);
 }
 

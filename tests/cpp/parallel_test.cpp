@@ -88,6 +88,20 @@ TEST_F(Parallel, NestedCallsRunWithoutDeadlock) {
   EXPECT_EQ(total.load(), 1600);
 }
 
+TEST_F(Parallel, ResizingFromInsideAParallelBodyIsRefusedNotDeadlocked) {
+  mlforge::set_num_threads(2);
+  std::atomic<int> refused{0};
+  mlforge::parallel_for(0, 4, 1, [&](std::int64_t, std::int64_t) {
+    try {
+      mlforge::set_num_threads(3);
+    } catch (const mlforge::InvalidArgument&) {
+      refused++;
+    }
+    EXPECT_EQ(mlforge::num_threads(), 2);
+  });
+  EXPECT_EQ(refused.load(), 4);
+}
+
 TEST_F(Parallel, ConcurrentCallersShareThePool) {
   mlforge::set_num_threads(3);
   std::vector<std::thread> callers;

@@ -94,10 +94,56 @@ def test_bad_parameters_are_named_in_the_error(call, message):
 
 
 def test_huge_sizes_fail_cleanly():
-    with pytest.raises(CapacityExceededError):
+    # Sizes whose byte count overflows: refused before any allocation, whatever the OS overcommits.
+    with pytest.raises(CapacityExceededError, match=r"\[array.alloc\]"):
         engine.uniform(2**62, seed=0)
-    with pytest.raises(CapacityExceededError):
-        engine.normal(2**40, seed=0)  # 8 TiB: more than this machine can ever allocate
+    with pytest.raises(CapacityExceededError, match=r"\[array.alloc\]"):
+        engine.normal(2**61, seed=0, dtype=np.float64)
+
+
+def test_misaligned_memory_is_refused():
+    raw = np.frombuffer(bytearray(4 * 17), dtype=np.uint8)
+    misaligned = raw[1:65].view(np.float32)
+    assert misaligned.ctypes.data % 4 != 0
+    with pytest.raises(InvalidArgumentError, match=r"not aligned to the item size 4"):
+        engine.reduce_sum(misaligned)
+
+
+def test_arrays_the_producer_refuses_to_export_are_invalid_arguments():
+    with pytest.raises(InvalidArgumentError, match=r"\[kernels.reduce_sum\] x: the buffer protocol failed"):
+        engine.reduce_sum(np.zeros(3, dtype="datetime64[s]"))
+    with pytest.raises(InvalidArgumentError, match=r"dtype: numpy.dtype\(\) failed"):
+        engine.uniform(3, seed=0, dtype=object())
+
+
+class ForgedCudaArray:
+    def __init__(self, **fields: object) -> None:
+        self.__cuda_array_interface__ = {
+            "shape": (4,),
+            "typestr": "<f4",
+            "data": (0xDEAD0000, False),
+            "version": 3,
+        }
+        self.__cuda_array_interface__.update(fields)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"typestr": "<u40"}, "unsupported typestr"),
+        ({"typestr": 5}, "is not a str"),
+        ({"shape": (2**62, 2**62)}, "shape overflows"),
+        ({"shape": "four"}, "is not a tuple"),
+        ({"shape": (4.0,)}, "must hold integers"),
+        ({"data": (1, False)}, "not aligned"),
+        ({"data": (2**70, False)}, "out of range"),
+        ({"mask": object()}, "masked CUDA arrays"),
+        ({"strides": (3,)}, "not a multiple of the item size"),
+    ],
+)
+def test_forged_cuda_array_interfaces_are_refused(fields, message):
+    with pytest.raises(InvalidArgumentError, match=message):
+        engine.describe_array(ForgedCudaArray(**fields))
 
 
 def test_empty_inputs_are_fine():
@@ -133,16 +179,24 @@ def test_fuzz_the_array_boundary(dtype, shape, step, reverse, writable):
         assert info.data == view.ctypes.data
     except ReactorError:
         assert view.ndim > 8 or dtype in ("complex64", ">f8")
-    for call in (
-        lambda: engine.reduce_sum(view),
-        lambda: engine.fill_uniform(view, seed=1),
-        lambda: engine.fill_normal(view, seed=1),
+    is_float = view.dtype in (np.float32, np.float64) and view.dtype.isnative
+    usable = is_float and view.flags.c_contiguous and view.ndim <= 8
+    try:
+        total = engine.reduce_sum(view)
+        assert usable, f"reduce_sum accepted {view.dtype} contiguous={view.flags.c_contiguous}"
+        assert total == pytest.approx(float(np.sum(view, dtype=np.float64)), abs=1e-9)
+    except ReactorError:
+        assert not usable
+    for fill, check in (
+        (engine.fill_uniform, lambda a: a.size == 0 or (a.min() >= 0.0 and a.max() < 1.0)),
+        (engine.fill_normal, lambda a: bool(np.isfinite(a).all())),
     ):
         try:
-            call()
-        except (ReactorError, TypeError):
-            continue
-        assert view.dtype in (np.float32, np.float64)
+            fill(view, seed=1)
+            assert usable and writable, "a fill accepted an unusable or read-only array"
+            assert check(view)
+        except ReactorError:
+            assert not (usable and writable)
 
 
 @settings(max_examples=200, deadline=None)

@@ -17,9 +17,28 @@ def test_reduce_sum_matches_exactly_rounded_fsum(dtype, n):
     assert engine.reduce_sum(values) == pytest.approx(expected, rel=1e-12, abs=1e-9)
 
 
-def test_reduce_sum_handles_cancellation_better_than_naive():
-    values = np.array([1e16] + [1.0] * 1000 + [-1e16])
-    assert engine.reduce_sum(values) == 1000.0
+@pytest.mark.parametrize("where", [0, 5, 1023, 1024, 40_000, 99_999])
+def test_reduce_sum_handles_cancellation_in_every_lane_and_block(where):
+    # Large arrays go through the 16-lane blocked path: put the cancelling pair in various lanes,
+    # blocks and chunks and check the small terms survive exactly.
+    values = np.ones(100_000)
+    values[where] = 1e16
+    values[(where + 50_001) % values.size] = -1e16
+    assert engine.reduce_sum(values) == 100_000 - 2
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("where", [3, 1030, 70_000])
+def test_reduce_sum_special_values_in_large_arrays(dtype, where):
+    values = np.ones(100_000, dtype=dtype)
+    values[where] = np.inf
+    assert engine.reduce_sum(values) == math.inf
+    values[where + 7] = np.nan
+    assert math.isnan(engine.reduce_sum(values))
+    values[:] = 1.0
+    values[where] = np.inf
+    values[where // 2] = -np.inf
+    assert math.isnan(engine.reduce_sum(values))
 
 
 def test_reduce_sum_of_multidimensional_and_torch_inputs():

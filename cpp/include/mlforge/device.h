@@ -34,6 +34,13 @@ MLFORGE_API bool cuda_available() noexcept;
 /// Number of usable CUDA devices; 0 without CUDA support or without a GPU. Never throws.
 MLFORGE_API int cuda_device_count() noexcept;
 
+/// Makes work later submitted to `consumer` wait for the work already queued on `producer`
+/// (an event recorded on one stream and waited on by the other; the host never blocks). Used when
+/// a producer hands over device memory that a stream may still be writing. Handles follow the
+/// CUDA conventions (null or 0x1: legacy default stream, 0x2: per-thread default stream).
+/// Throws Unavailable without CUDA support or a usable GPU.
+MLFORGE_API void cuda_stream_wait(Stream consumer, Stream producer);
+
 /// True when the library was compiled with CUDA kernels (MLFORGE_ENABLE_CUDA=ON).
 MLFORGE_API bool cuda_compiled() noexcept;
 

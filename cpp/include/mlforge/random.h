@@ -3,7 +3,8 @@
 //
 // A value is a pure function of (seed, stream, index): the key is (seed, stream) and the counter
 // is the index. Any thread can therefore compute any element without shared state, and results do
-// not depend on the thread count or the order of work. The same definitions run on CUDA.
+// not depend on the thread count or the order of work. The round function is plain integer
+// arithmetic, so a CUDA twin can reproduce it bit for bit.
 //
 // Thread-safety: everything here is pure or operates on caller-owned memory. Errors: fill_*
 // validate their output view and parameters and throw InvalidArgument (bad dtype, read-only or

@@ -11,6 +11,8 @@ namespace mlforge::detail::cuda {
 bool compiled() noexcept;
 // Number of usable devices; any runtime error (no driver, old driver, no GPU) counts as zero.
 int device_count() noexcept;
+// See mlforge::cuda_stream_wait.
+void stream_wait(Stream consumer, Stream producer);
 // Sum of a contiguous float32/float64 device array, float64 accumulation, on `stream`.
 double reduce_sum(const ArrayView& x, Stream stream);
 

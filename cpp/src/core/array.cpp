@@ -26,6 +26,19 @@ void copy_shape(const char* op, int ndim, const std::int64_t* src, Shape& dst) {
   }
 }
 
+// Refuses views whose byte size overflows int64: a forged __cuda_array_interface__ could
+// otherwise make numel() wrap and a kernel read anywhere.
+void check_byte_size(const char* op, int ndim, const std::int64_t* src, DType dtype) {
+  std::int64_t bytes = static_cast<std::int64_t>(dtype_size(dtype));
+  for (int i = 0; i < ndim; ++i) {
+    if (src[i] == 0) return;  // an empty array has no bytes, whatever the other dimensions say
+  }
+  for (int i = 0; i < ndim; ++i) {
+    MLFORGE_CHECK(!__builtin_mul_overflow(bytes, src[i], &bytes), InvalidArgument, "[", op,
+                  "] shape overflows: dimension ", i, " = ", src[i], " makes the array larger than 2**63 bytes");
+  }
+}
+
 std::int64_t product(int ndim, const Shape& shape) {
   std::int64_t n = 1;
   for (int i = 0; i < ndim; ++i) n *= shape[static_cast<std::size_t>(i)];
@@ -73,6 +86,7 @@ ArrayView::ArrayView(void* data, DType dtype, int ndim, const std::int64_t* shap
                      const std::int64_t* strides, Device device, bool writable)
     : data_(data), dtype_(dtype), ndim_(checked_ndim("ArrayView", ndim)), device_(device), writable_(writable) {
   copy_shape("ArrayView", ndim_, shape, shape_);
+  check_byte_size("ArrayView", ndim_, shape, dtype_);
   std::int64_t running = 1;
   for (int i = ndim_ - 1; i >= 0; --i) {
     const auto axis = static_cast<std::size_t>(i);

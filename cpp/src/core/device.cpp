@@ -10,4 +10,6 @@ int cuda_device_count() noexcept { return detail::cuda::device_count(); }
 
 bool cuda_available() noexcept { return cuda_device_count() > 0; }
 
+void cuda_stream_wait(Stream consumer, Stream producer) { detail::cuda::stream_wait(consumer, producer); }
+
 }  // namespace mlforge

@@ -15,10 +15,6 @@
 #include "parallel/thread_pool.h"
 
 namespace mlforge {
-namespace detail {
-bool current_thread_is_worker();
-}  // namespace detail
-
 namespace {
 
 constexpr int kMaxThreads = 1024;
@@ -58,6 +54,18 @@ PoolState& state() {
   return *pool_state;
 }
 
+// Set while this thread holds the pool lock inside parallel_for: a nested parallel_for from the
+// calling thread then runs inline (re-locking a shared_mutex is undefined behaviour), and
+// set_num_threads from inside a parallel body is refused instead of deadlocking.
+thread_local bool tls_in_parallel_region = false;
+
+struct ParallelRegion {
+  ParallelRegion() { tls_in_parallel_region = true; }
+  ~ParallelRegion() { tls_in_parallel_region = false; }
+  ParallelRegion(const ParallelRegion&) = delete;
+  ParallelRegion& operator=(const ParallelRegion&) = delete;
+};
+
 detail::ThreadPool& pool_locked_shared(PoolState& s, std::shared_lock<std::shared_mutex>& lock) {
   if (!s.pool) {
     lock.unlock();
@@ -74,6 +82,8 @@ detail::ThreadPool& pool_locked_shared(PoolState& s, std::shared_lock<std::share
 
 int num_threads() {
   PoolState& s = state();
+  // Inside a parallel region the pool is pinned by the lock this call chain already holds.
+  if (tls_in_parallel_region || detail::current_thread_is_worker()) return s.pool->size();
   std::shared_lock lock(s.mutex);
   return pool_locked_shared(s, lock).size();
 }
@@ -81,11 +91,15 @@ int num_threads() {
 void set_num_threads(int n) {
   MLFORGE_CHECK(n >= 1 && n <= kMaxThreads, InvalidArgument, "[parallel.set_num_threads] n must be in [1, ",
                 kMaxThreads, "], got ", n);
+  MLFORGE_CHECK(!tls_in_parallel_region && !detail::current_thread_is_worker(), InvalidArgument,
+                "[parallel.set_num_threads] cannot resize the pool from inside parallel_for");
   PoolState& s = state();
   std::unique_lock lock(s.mutex);
   if (s.pool && s.pool->size() == n) return;
-  s.pool.reset();
-  s.pool = std::make_unique<detail::ThreadPool>(n);
+  // Build the new pool first: if the system refuses the threads, the old pool stays in service.
+  auto replacement = std::make_unique<detail::ThreadPool>(n);
+  s.pool.swap(replacement);
+  replacement.reset();
 }
 
 std::int64_t parallel_chunk_count(std::int64_t begin, std::int64_t end, std::int64_t grain) {
@@ -105,7 +119,7 @@ void parallel_for(std::int64_t begin, std::int64_t end, std::int64_t grain,
     const std::int64_t lo = begin + c * chunk_size;
     body(lo, std::min(end, lo + chunk_size));
   };
-  if (chunks == 1 || detail::current_thread_is_worker()) {
+  if (chunks == 1 || detail::current_thread_is_worker() || tls_in_parallel_region) {
     for (std::int64_t c = 0; c < chunks; ++c) run_chunk(c);
     return;
   }
@@ -114,7 +128,9 @@ void parallel_for(std::int64_t begin, std::int64_t end, std::int64_t grain,
   job->chunk_count = chunks;
   PoolState& s = state();
   std::shared_lock lock(s.mutex);
-  pool_locked_shared(s, lock).run(job);
+  detail::ThreadPool& pool = pool_locked_shared(s, lock);
+  const ParallelRegion region;
+  pool.run(job);
 }
 
 }  // namespace mlforge

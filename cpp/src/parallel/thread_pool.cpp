@@ -1,6 +1,10 @@
 #include "parallel/thread_pool.h"
 
 #include <algorithm>
+#include <string>
+#include <system_error>
+
+#include "mlforge/error.h"
 
 namespace mlforge::detail {
 namespace {
@@ -32,16 +36,26 @@ void ParallelJob::work() {
 
 ThreadPool::ThreadPool(int threads) {
   workers_.reserve(static_cast<std::size_t>(std::max(0, threads - 1)));
-  for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { worker_loop(); });
+  try {
+    for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { worker_loop(); });
+  } catch (const std::system_error& error) {
+    // Destroying joinable threads would terminate the process: stop the ones that started.
+    stop_and_join();
+    throw CapacityExceeded(std::string("[parallel] could not start ") + std::to_string(threads - 1) +
+                           " worker threads: " + error.what());
+  }
 }
 
-ThreadPool::~ThreadPool() {
+ThreadPool::~ThreadPool() { stop_and_join(); }
+
+void ThreadPool::stop_and_join() {
   {
     std::lock_guard lock(queue_mutex_);
     stopping_ = true;
   }
   queue_changed_.notify_all();
   for (auto& worker : workers_) worker.join();
+  workers_.clear();
 }
 
 void ThreadPool::worker_loop() {

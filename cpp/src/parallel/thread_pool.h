@@ -9,7 +9,6 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <shared_mutex>
 #include <thread>
 #include <vector>
 
@@ -31,8 +30,13 @@ struct ParallelJob {
   bool complete() const { return finished_chunks.load(std::memory_order_acquire) == chunk_count; }
 };
 
+// True on pool worker threads.
+bool current_thread_is_worker();
+
 class ThreadPool {
  public:
+  // Starts threads - 1 workers; throws CapacityExceeded (after stopping any that started) when the
+  // system refuses more threads.
   explicit ThreadPool(int threads);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
@@ -44,6 +48,7 @@ class ThreadPool {
 
  private:
   void worker_loop();
+  void stop_and_join();
 
   std::mutex queue_mutex_;
   std::condition_variable queue_changed_;

@@ -1,4 +1,4 @@
-// Philox4x64-10 round function, shared by the CPU code and (through a copy in cuda/device) CUDA.
+// Philox4x64-10 block function (10 rounds) for the CPU generator.
 #pragma once
 
 #include <cstdint>

@@ -11,12 +11,13 @@ from __future__ import annotations
 from reactor.engine.arrays import ArrayInfo, describe_array
 from reactor.engine.build import BuildInfo, build_info, cuda_available, version
 from reactor.engine.kernels import reduce_sum
-from reactor.engine.parallel import num_threads, set_num_threads, threads
+from reactor.engine.parallel import apply_core_settings, num_threads, set_num_threads, threads
 from reactor.engine.random import fill_normal, fill_uniform, normal, uniform
 
 __all__ = [
     "ArrayInfo",
     "BuildInfo",
+    "apply_core_settings",
     "build_info",
     "cuda_available",
     "describe_array",
@@ -30,3 +31,5 @@ __all__ = [
     "uniform",
     "version",
 ]
+
+apply_core_settings()

@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from reactor import _mlforge
+from reactor.config import CoreSettings, load_config
 
-__all__ = ["num_threads", "set_num_threads", "threads"]
+__all__ = ["apply_core_settings", "num_threads", "set_num_threads", "threads"]
 
 
 def num_threads() -> int:
@@ -29,3 +30,13 @@ def threads(n: int) -> Iterator[None]:
         yield
     finally:
         set_num_threads(previous)
+
+
+def apply_core_settings(settings: CoreSettings | None = None) -> None:
+    """Size the pool from ``core.num_threads`` (config file, ``REACTOR_*`` environment), if set.
+
+    Called when ``reactor.engine`` is imported; call it again after changing the configuration.
+    """
+    settings = settings if settings is not None else load_config(CoreSettings, section="core")
+    if settings.num_threads is not None:
+        set_num_threads(settings.num_threads)
