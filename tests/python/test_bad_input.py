@@ -64,6 +64,10 @@ def test_cuda_arrays_without_cuda_build_are_unavailable_not_dereferenced():
     with pytest.raises(UnavailableError, match=r"built without CUDA|no CUDA device"):
         engine.reduce_sum(FakeCudaArray())
     assert engine.describe_array(FakeCudaArray()).device == "cuda"
+    streamed = FakeCudaArray()
+    streamed.__cuda_array_interface__["stream"] = 7  # pending writes there: must be ordered, cannot be
+    with pytest.raises(UnavailableError, match=r"\[cuda.stream_wait\]|no CUDA device"):
+        engine.reduce_sum(streamed)
     with pytest.raises(InvalidArgumentError, match="unsupported typestr"):
         engine.describe_array(FakeCudaArray("<c8"))
 
