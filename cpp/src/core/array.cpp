@@ -39,7 +39,11 @@ void check_byte_size(const char* op, int ndim, const std::int64_t* src, DType dt
   }
 }
 
+// Element count; 0 as soon as one dimension is 0 (before any product can overflow).
 std::int64_t product(int ndim, const Shape& shape) {
+  for (int i = 0; i < ndim; ++i) {
+    if (shape[static_cast<std::size_t>(i)] == 0) return 0;
+  }
   std::int64_t n = 1;
   for (int i = 0; i < ndim; ++i) n *= shape[static_cast<std::size_t>(i)];
   return n;
@@ -87,17 +91,20 @@ ArrayView::ArrayView(void* data, DType dtype, int ndim, const std::int64_t* shap
     : data_(data), dtype_(dtype), ndim_(checked_ndim("ArrayView", ndim)), device_(device), writable_(writable) {
   copy_shape("ArrayView", ndim_, shape, shape_);
   check_byte_size("ArrayView", ndim_, shape, dtype_);
-  std::int64_t running = 1;
+  // Unsigned: for an empty array with huge other dimensions the product may wrap, harmlessly
+  // (no element is ever addressed); for non-empty arrays check_byte_size rules overflow out.
+  std::uint64_t running = 1;
   for (int i = ndim_ - 1; i >= 0; --i) {
     const auto axis = static_cast<std::size_t>(i);
-    strides_[axis] = strides != nullptr ? strides[i] : running;
-    running *= shape_[axis];
+    strides_[axis] = strides != nullptr ? strides[i] : static_cast<std::int64_t>(running);
+    running *= static_cast<std::uint64_t>(shape_[axis]);
   }
 }
 
 std::int64_t ArrayView::numel() const { return product(ndim_, shape_); }
 
 bool ArrayView::is_contiguous() const {
+  if (numel() == 0) return true;  // nothing to lay out (and the products below could overflow)
   std::int64_t expected = 1;
   for (int i = ndim_ - 1; i >= 0; --i) {
     const auto axis = static_cast<std::size_t>(i);
