@@ -12,6 +12,7 @@ void init_kernels(py::module_& m);
 void init_parallel(py::module_& m);
 void init_random(py::module_& m);
 void init_testing(py::module_& m);
+void init_training(py::module_& m);
 }  // namespace reactor_bindings
 
 namespace {
@@ -54,4 +55,5 @@ PYBIND11_MODULE(_mlforge, m) {
   reactor_bindings::init_parallel(m);
   reactor_bindings::init_random(m);
   reactor_bindings::init_testing(m);
+  reactor_bindings::init_training(m);
 }

@@ -20,4 +20,60 @@ namespace mlforge {
 /// when CUDA is not compiled in or no GPU is usable.
 MLFORGE_API double reduce_sum(const ArrayView& x, Stream stream = {});
 
+/// STREAM "triad" a[i] = b[i] + scalar * c[i] over float64 arrays of equal length: the bandwidth
+/// probe of the kernel benchmarks (24 bytes of memory traffic per element). Multi-threaded.
+/// Throws InvalidArgument for other dtypes, length mismatch, non-contiguous or read-only `a`.
+MLFORGE_API void stream_triad(const ArrayView& a, const ArrayView& b, const ArrayView& c, double scalar);
+
+// ---- Training kernels -------------------------------------------------------------------------
+
+/// Fused sequence log-probabilities (forward). For logits [B, T, V] (float32, bfloat16 or float64),
+/// targets [B, T] (int64) and mask [B, T] (float32, uint8 or bool):
+///   seq_logps[b] = sum_t mask[b, t] * (logits[b, t, targets[b, t]] - lse[b, t])
+///   lse[b, t]    = log(sum_v exp(logits[b, t, v]))            (saved for the backward pass)
+/// One row of V values is streamed at a time, so the [B, T, V] log-softmax is never stored.
+/// Rows with mask 0 are skipped (their target may be any value, e.g. -100 padding; lse is 0).
+/// float32/bfloat16 logits are computed in float32 with float64 sums, float64 logits in float64;
+/// rows are independent, so results do not depend on the thread count. Outputs (writable):
+/// seq_logps [B] and lse [B, T], float64 for float64 logits and float32 otherwise.
+/// Throws InvalidArgument for wrong dtypes/shapes/layout, for a target outside [0, V) where the
+/// mask is set (naming b, t and the value), and for mask values that are not finite.
+MLFORGE_API void sequence_logprobs(const ArrayView& logits, const ArrayView& targets, const ArrayView& mask,
+                                   const ArrayView& seq_logps, const ArrayView& lse);
+
+/// Backward of sequence_logprobs: grad_logits[b, t, v] = grad_seq[b] * mask[b, t] *
+/// ([v == targets[b, t]] - exp(logits[b, t, v] - lse[b, t])). grad_logits has the logits' shape
+/// and dtype; grad_seq [B] and lse have the forward's output dtype. Same errors as the forward.
+MLFORGE_API void sequence_logprobs_backward(const ArrayView& logits, const ArrayView& targets,
+                                            const ArrayView& mask, const ArrayView& lse,
+                                            const ArrayView& grad_seq, const ArrayView& grad_logits);
+
+/// The DPO loss family on per-sequence log-probabilities, with
+///   x = (policy_chosen - policy_rejected) - (ref_chosen - ref_rejected):
+///   kSigmoid (Rafailov et al. 2023; cDPO with label_smoothing eps):
+///              -(1 - eps) log sigma(beta x) - eps log sigma(-beta x)
+///   kIpo     (Azar et al. 2023; pass length-normalised log-probs): (x - 1 / (2 beta))^2
+///   kHinge   (SLiC, Zhao et al. 2023): max(0, 1 - beta x)
+///   kRobust  (rDPO, Chowdhury et al. 2024):
+///              (-(1 - eps) log sigma(beta x) + eps log sigma(-beta x)) / (1 - 2 eps)
+/// At x = 0: sigmoid ln 2 (eps = 0), IPO 1 / (4 beta^2), hinge 1.
+enum class DpoLoss : int { kSigmoid = 0, kIpo = 1, kHinge = 2, kRobust = 3 };
+
+/// Writes losses[i] and dloss_dx[i] = d losses[i] / d x[i] (the backward needs only that: the four
+/// inputs get +dx, -dx, -dx, +dx). All arrays are [B] float64 or all float32 (computed in
+/// float64). Throws InvalidArgument for beta <= 0 or non-finite, label_smoothing outside [0, 1]
+/// (outside [0, 0.5) for kRobust), shape/dtype mismatches, and non-finite inputs (naming the index).
+MLFORGE_API void dpo_loss(const ArrayView& policy_chosen, const ArrayView& policy_rejected,
+                          const ArrayView& ref_chosen, const ArrayView& ref_rejected, double beta, DpoLoss type,
+                          double label_smoothing, const ArrayView& losses, const ArrayView& dloss_dx);
+
+/// Generalised advantage estimation (Schulman et al. 2016) by a reverse scan per row:
+///   delta_t = r_t + gamma * V_{t+1} * (1 - done_t) - V_t
+///   A_t     = delta_t + gamma * lambda * (1 - done_t) * A_{t+1},   returns_t = A_t + V_t
+/// rewards [B, T] float32, values [B, T + 1] float32 (the last column bootstraps), dones [B, T]
+/// (bool, uint8 or float32; done_t = 1 ends the episode after step t). Outputs advantages and
+/// returns [B, T] float32, accumulated in float64. Rows run in parallel; deterministic.
+MLFORGE_API void gae(const ArrayView& rewards, const ArrayView& values, const ArrayView& dones, double gamma,
+                     double lambda, const ArrayView& advantages, const ArrayView& returns);
+
 }  // namespace mlforge

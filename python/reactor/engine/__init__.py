@@ -13,20 +13,34 @@ from reactor.engine.build import BuildInfo, build_info, cuda_available, version
 from reactor.engine.kernels import reduce_sum
 from reactor.engine.parallel import apply_core_settings, num_threads, set_num_threads, threads
 from reactor.engine.random import fill_normal, fill_uniform, normal, uniform
+from reactor.engine.training import (
+    DPO_LOSS_CODES,
+    dpo_loss,
+    gae,
+    sequence_logprobs,
+    sequence_logprobs_backward,
+    stream_triad,
+)
 
 __all__ = [
+    "DPO_LOSS_CODES",
     "ArrayInfo",
     "BuildInfo",
     "apply_core_settings",
     "build_info",
     "cuda_available",
     "describe_array",
+    "dpo_loss",
     "fill_normal",
     "fill_uniform",
+    "gae",
     "normal",
     "num_threads",
     "reduce_sum",
+    "sequence_logprobs",
+    "sequence_logprobs_backward",
     "set_num_threads",
+    "stream_triad",
     "threads",
     "uniform",
     "version",

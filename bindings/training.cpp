@@ -1,0 +1,89 @@
+// Training kernels. Outputs are caller-provided arrays (numpy or torch, borrowed writable), so
+// torch callers keep torch tensors end to end and nothing is copied.
+#include <pybind11/pybind11.h>
+
+#include "array.h"
+#include "mlforge/kernels.h"
+
+namespace py = pybind11;
+
+namespace reactor_bindings {
+
+void init_training(py::module_& m) {
+  m.def(
+      "sequence_logprobs",
+      [](py::handle logits, py::handle targets, py::handle mask, py::handle seq_logps, py::handle lse) {
+        constexpr const char* op = "kernels.sequence_logprobs";
+        const auto x = borrow_array(logits, op, "logits", Access::kRead);
+        const auto y = borrow_array(targets, op, "targets", Access::kRead);
+        const auto w = borrow_array(mask, op, "mask", Access::kRead);
+        const auto out = borrow_array(seq_logps, op, "seq_logps", Access::kWrite);
+        const auto saved = borrow_array(lse, op, "lse", Access::kWrite);
+        py::gil_scoped_release nogil;
+        mlforge::sequence_logprobs(x.view(), y.view(), w.view(), out.view(), saved.view());
+      },
+      py::arg("logits"), py::arg("targets"), py::arg("mask"), py::arg("seq_logps"), py::arg("lse"),
+      "Fused log-softmax + gather + masked sum: writes seq_logps [B] and lse [B, T].");
+  m.def(
+      "sequence_logprobs_backward",
+      [](py::handle logits, py::handle targets, py::handle mask, py::handle lse, py::handle grad_seq,
+         py::handle grad_logits) {
+        constexpr const char* op = "kernels.sequence_logprobs_backward";
+        const auto x = borrow_array(logits, op, "logits", Access::kRead);
+        const auto y = borrow_array(targets, op, "targets", Access::kRead);
+        const auto w = borrow_array(mask, op, "mask", Access::kRead);
+        const auto saved = borrow_array(lse, op, "lse", Access::kRead);
+        const auto g = borrow_array(grad_seq, op, "grad_seq", Access::kRead);
+        const auto out = borrow_array(grad_logits, op, "grad_logits", Access::kWrite);
+        py::gil_scoped_release nogil;
+        mlforge::sequence_logprobs_backward(x.view(), y.view(), w.view(), saved.view(), g.view(), out.view());
+      },
+      py::arg("logits"), py::arg("targets"), py::arg("mask"), py::arg("lse"), py::arg("grad_seq"),
+      py::arg("grad_logits"), "Backward of sequence_logprobs into grad_logits [B, T, V].");
+  m.def(
+      "dpo_loss",
+      [](py::handle pc, py::handle pr, py::handle rc, py::handle rr, double beta, int loss_type,
+         double label_smoothing, py::handle losses, py::handle dloss_dx) {
+        constexpr const char* op = "kernels.dpo_loss";
+        const auto a = borrow_array(pc, op, "policy_chosen", Access::kRead);
+        const auto b = borrow_array(pr, op, "policy_rejected", Access::kRead);
+        const auto c = borrow_array(rc, op, "ref_chosen", Access::kRead);
+        const auto d = borrow_array(rr, op, "ref_rejected", Access::kRead);
+        const auto out = borrow_array(losses, op, "losses", Access::kWrite);
+        const auto slope = borrow_array(dloss_dx, op, "dloss_dx", Access::kWrite);
+        py::gil_scoped_release nogil;
+        mlforge::dpo_loss(a.view(), b.view(), c.view(), d.view(), beta, static_cast<mlforge::DpoLoss>(loss_type),
+                          label_smoothing, out.view(), slope.view());
+      },
+      py::arg("policy_chosen"), py::arg("policy_rejected"), py::arg("ref_chosen"), py::arg("ref_rejected"),
+      py::arg("beta"), py::arg("loss_type"), py::arg("label_smoothing"), py::arg("losses"), py::arg("dloss_dx"),
+      "DPO loss family (0 sigmoid, 1 ipo, 2 hinge, 3 robust): writes losses and d loss / d logits.");
+  m.def(
+      "gae",
+      [](py::handle rewards, py::handle values, py::handle dones, double gamma, double lambda, py::handle advantages,
+         py::handle returns) {
+        constexpr const char* op = "kernels.gae";
+        const auto r = borrow_array(rewards, op, "rewards", Access::kRead);
+        const auto v = borrow_array(values, op, "values", Access::kRead);
+        const auto d = borrow_array(dones, op, "dones", Access::kRead);
+        const auto a = borrow_array(advantages, op, "advantages", Access::kWrite);
+        const auto g = borrow_array(returns, op, "returns", Access::kWrite);
+        py::gil_scoped_release nogil;
+        mlforge::gae(r.view(), v.view(), d.view(), gamma, lambda, a.view(), g.view());
+      },
+      py::arg("rewards"), py::arg("values"), py::arg("dones"), py::arg("gamma"), py::arg("lam"),
+      py::arg("advantages"), py::arg("returns"), "Generalised advantage estimation by reverse scan.");
+  m.def(
+      "stream_triad",
+      [](py::handle a, py::handle b, py::handle c, double scalar) {
+        constexpr const char* op = "kernels.stream_triad";
+        const auto out = borrow_array(a, op, "a", Access::kWrite);
+        const auto x = borrow_array(b, op, "b", Access::kRead);
+        const auto y = borrow_array(c, op, "c", Access::kRead);
+        py::gil_scoped_release nogil;
+        mlforge::stream_triad(out.view(), x.view(), y.view(), scalar);
+      },
+      py::arg("a"), py::arg("b"), py::arg("c"), py::arg("scalar"), "STREAM triad a = b + scalar * c (float64).");
+}
+
+}  // namespace reactor_bindings

@@ -1,0 +1,47 @@
+// Argument checks shared by the CPU kernels. Internal.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+
+#include "mlforge/array.h"
+#include "mlforge/error.h"
+
+namespace mlforge::detail {
+
+// A contiguous CPU array of one of `dtypes`, with exactly the given shape, writable if `output`.
+inline void require_array(const char* op, const char* name, const ArrayView& a, std::initializer_list<DType> dtypes,
+                          std::initializer_list<std::int64_t> shape, bool output = false) {
+  a.require_device(op, name, DeviceType::kCPU);
+  bool dtype_ok = false;
+  for (DType d : dtypes) dtype_ok = dtype_ok || a.dtype() == d;
+  if (!dtype_ok) {
+    std::string allowed;
+    for (DType d : dtypes) allowed += (allowed.empty() ? "" : " or ") + std::string(dtype_name(d));
+    throw InvalidArgument(concat("[", op, "] ", name, ": expected dtype ", allowed, ", got ", a.describe()));
+  }
+  bool shape_ok = a.ndim() == static_cast<int>(shape.size());
+  int axis = 0;
+  for (std::int64_t dim : shape) shape_ok = shape_ok && a.shape(axis++) == dim;
+  if (!shape_ok) {
+    std::string expected = "[";
+    axis = 0;
+    for (std::int64_t dim : shape) expected += (axis++ ? ", " : "") + std::to_string(dim);
+    throw InvalidArgument(concat("[", op, "] ", name, ": expected shape ", expected, "], got ", a.describe()));
+  }
+  a.require_contiguous(op, name);
+  if (output) a.require_writable(op, name);
+}
+
+// Reads element i of a mask-like array (bool, uint8 or float32) as a double.
+inline double mask_value(const ArrayView& mask, std::int64_t i) {
+  switch (mask.dtype()) {
+    case DType::kFloat32: return static_cast<const float*>(mask.data())[i];
+    case DType::kBool:
+    case DType::kUInt8: return static_cast<const std::uint8_t*>(mask.data())[i] != 0 ? 1.0 : 0.0;
+    default: return 0.0;  // unreachable: require_array restricts the dtype
+  }
+}
+
+}  // namespace mlforge::detail
