@@ -6,6 +6,7 @@
 namespace py = pybind11;
 
 namespace reactor_bindings {
+void init_aggregate(py::module_& m);
 void init_array(py::module_& m);
 void init_build_info(py::module_& m);
 void init_kernels(py::module_& m);
@@ -49,6 +50,7 @@ void register_errors() {
 PYBIND11_MODULE(_mlforge, m) {
   m.doc() = "MLForge engine bindings (private; use reactor.engine).";
   register_errors();
+  reactor_bindings::init_aggregate(m);
   reactor_bindings::init_array(m);
   reactor_bindings::init_build_info(m);
   reactor_bindings::init_kernels(m);

@@ -6,6 +6,9 @@
 // stream and synchronise it before returning a host value.
 #pragma once
 
+#include <cstdint>
+#include <vector>
+
 #include "mlforge/api.h"
 #include "mlforge/array.h"
 #include "mlforge/device.h"
@@ -24,6 +27,35 @@ MLFORGE_API double reduce_sum(const ArrayView& x, Stream stream = {});
 /// probe of the kernel benchmarks (24 bytes of memory traffic per element). Multi-threaded.
 /// Throws InvalidArgument for other dtypes, length mismatch, non-contiguous or read-only `a`.
 MLFORGE_API void stream_triad(const ArrayView& a, const ArrayView& b, const ArrayView& c, double scalar);
+
+// ---- Aggregation kernels ----------------------------------------------------------------------
+// `rows` are K client updates, each a contiguous float32 CPU array of the same length D (a (K, D)
+// array is K row views; layers flattened or a list of arrays work the same). Every kernel reads
+// the rows in place, accumulates in float64 and chunks the D axis deterministically. Errors:
+// InvalidArgument for an empty row set, mismatched lengths, wrong dtype/layout or bad parameters.
+
+/// out[d] = sum_k weights[k] * rows[k][d]; weights [K] float64 (finite), out [D] float32.
+MLFORGE_API void weighted_sum(const std::vector<ArrayView>& rows, const ArrayView& weights, const ArrayView& out);
+
+/// Coordinate-wise median (Yin et al. 2018): out[d] = median_k rows[k][d], the mean of the two
+/// middle values for even K (numpy.median's definition). NaN anywhere in a coordinate gives NaN.
+MLFORGE_API void coordinate_median(const std::vector<ArrayView>& rows, const ArrayView& out);
+
+/// Coordinate-wise trimmed mean (Yin et al. 2018): per coordinate drop the floor(beta * K)
+/// smallest and largest values and average the rest (scipy.stats.trim_mean). 0 <= beta < 1/2.
+MLFORGE_API void coordinate_trimmed_mean(const std::vector<ArrayView>& rows, double beta, const ArrayView& out);
+
+/// Squared Euclidean distances between rows, out [K, K] float64, computed on rows centred by their
+/// mean (the distances are unchanged, the cancellation is not: Flower's float32 Gram on full model
+/// weights loses every digit) with float64 accumulation: d_ij = G_ii + G_jj - 2 G_ij, clamped >= 0.
+MLFORGE_API void pairwise_sq_distances(const std::vector<ArrayView>& rows, const ArrayView& out);
+
+/// L2 norm of each row, out [K] float64.
+MLFORGE_API void row_norms(const std::vector<ArrayView>& rows, const ArrayView& out);
+
+/// Scales every row whose L2 norm exceeds max_norm (> 0) to norm max_norm, in place (rows must be
+/// writable); writes the norms before clipping to norms [K] float64.
+MLFORGE_API void clip_rows(const std::vector<ArrayView>& rows, double max_norm, const ArrayView& norms);
 
 // ---- Training kernels -------------------------------------------------------------------------
 

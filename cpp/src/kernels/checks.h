@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <string>
+#include <vector>
 
 #include "mlforge/array.h"
 #include "mlforge/error.h"
@@ -42,6 +43,19 @@ inline double mask_value(const ArrayView& mask, std::int64_t i) {
     case DType::kUInt8: return static_cast<const std::uint8_t*>(mask.data())[i] != 0 ? 1.0 : 0.0;
     default: return 0.0;  // unreachable: require_array restricts the dtype
   }
+}
+
+// K >= 1 row views, each a contiguous float32 CPU vector of one common length; returns D.
+inline std::int64_t require_rows(const char* op, const std::vector<ArrayView>& rows, bool writable = false) {
+  MLFORGE_CHECK(!rows.empty(), InvalidArgument, "[", op, "] updates: at least one update is needed, got none");
+  const std::int64_t length = rows[0].ndim() == 1 ? rows[0].shape(0) : -1;
+  for (std::size_t k = 0; k < rows.size(); ++k) {
+    const std::string name = "updates[" + std::to_string(k) + "]";
+    MLFORGE_CHECK(rows[k].ndim() == 1 && rows[k].shape(0) == length, InvalidArgument, "[", op, "] ", name,
+                  ": expected a vector of length ", length, " like updates[0], got ", rows[k].describe());
+    require_array(op, name.c_str(), rows[k], {DType::kFloat32}, {length}, writable);
+  }
+  return length;
 }
 
 }  // namespace mlforge::detail

@@ -8,6 +8,14 @@ arrays that own engine memory.
 
 from __future__ import annotations
 
+from reactor.engine.aggregate import (
+    clip_rows,
+    coordinate_median,
+    coordinate_trimmed_mean,
+    pairwise_sq_distances,
+    row_norms,
+    weighted_sum,
+)
 from reactor.engine.arrays import ArrayInfo, describe_array
 from reactor.engine.build import BuildInfo, build_info, cuda_available, version
 from reactor.engine.kernels import reduce_sum
@@ -28,6 +36,9 @@ __all__ = [
     "BuildInfo",
     "apply_core_settings",
     "build_info",
+    "clip_rows",
+    "coordinate_median",
+    "coordinate_trimmed_mean",
     "cuda_available",
     "describe_array",
     "dpo_loss",
@@ -36,7 +47,9 @@ __all__ = [
     "gae",
     "normal",
     "num_threads",
+    "pairwise_sq_distances",
     "reduce_sum",
+    "row_norms",
     "sequence_logprobs",
     "sequence_logprobs_backward",
     "set_num_threads",
@@ -44,6 +57,7 @@ __all__ = [
     "threads",
     "uniform",
     "version",
+    "weighted_sum",
 ]
 
 apply_core_settings()

@@ -1,0 +1,112 @@
+// Aggregation kernels. Client updates arrive as one (K, D) array or a list of K 1-D arrays; both
+// become K borrowed row views, without copies.
+#include <pybind11/pybind11.h>
+
+#include <string>
+#include <vector>
+
+#include "array.h"
+#include "mlforge/error.h"
+#include "mlforge/kernels.h"
+
+namespace py = pybind11;
+
+namespace reactor_bindings {
+namespace {
+
+struct Rows {
+  std::vector<BorrowedArray> owners;
+  std::vector<mlforge::ArrayView> views;
+};
+
+Rows borrow_rows(py::handle updates, const char* op, Access access) {
+  Rows rows;
+  if (py::isinstance<py::list>(updates) || py::isinstance<py::tuple>(updates)) {
+    const auto items = py::reinterpret_borrow<py::sequence>(updates);
+    for (std::size_t k = 0; k < items.size(); ++k) {
+      const std::string name = "updates[" + std::to_string(k) + "]";
+      rows.owners.push_back(borrow_array(items[k], op, name.c_str(), access));
+      rows.views.push_back(rows.owners.back().view());
+    }
+    return rows;
+  }
+  rows.owners.push_back(borrow_array(updates, op, "updates", access));
+  const mlforge::ArrayView& all = rows.owners.back().view();
+  MLFORGE_CHECK(all.ndim() == 2, InvalidArgument, "[", op, "] updates: expected a (K, D) array or a list of K vectors, got ",
+                all.describe());
+  all.require_contiguous(op, "updates");
+  const std::int64_t length = all.shape(1);
+  for (std::int64_t k = 0; k < all.shape(0); ++k) {
+    rows.views.emplace_back(static_cast<char*>(all.data()) + k * length * static_cast<std::int64_t>(mlforge::dtype_size(all.dtype())),
+                            all.dtype(), std::initializer_list<std::int64_t>{length}, all.device(), all.writable());
+  }
+  return rows;
+}
+
+}  // namespace
+
+void init_aggregate(py::module_& m) {
+  m.def(
+      "weighted_sum",
+      [](py::handle updates, py::handle weights, py::handle out) {
+        constexpr const char* op = "kernels.weighted_sum";
+        const Rows rows = borrow_rows(updates, op, Access::kRead);
+        const auto w = borrow_array(weights, op, "weights", Access::kRead);
+        const auto o = borrow_array(out, op, "out", Access::kWrite);
+        py::gil_scoped_release nogil;
+        mlforge::weighted_sum(rows.views, w.view(), o.view());
+      },
+      py::arg("updates"), py::arg("weights"), py::arg("out"), "out = sum_k weights[k] * updates[k] (float64 sums).");
+  m.def(
+      "coordinate_median",
+      [](py::handle updates, py::handle out) {
+        constexpr const char* op = "kernels.coordinate_median";
+        const Rows rows = borrow_rows(updates, op, Access::kRead);
+        const auto o = borrow_array(out, op, "out", Access::kWrite);
+        py::gil_scoped_release nogil;
+        mlforge::coordinate_median(rows.views, o.view());
+      },
+      py::arg("updates"), py::arg("out"), "Coordinate-wise median over the K updates.");
+  m.def(
+      "coordinate_trimmed_mean",
+      [](py::handle updates, double beta, py::handle out) {
+        constexpr const char* op = "kernels.coordinate_trimmed_mean";
+        const Rows rows = borrow_rows(updates, op, Access::kRead);
+        const auto o = borrow_array(out, op, "out", Access::kWrite);
+        py::gil_scoped_release nogil;
+        mlforge::coordinate_trimmed_mean(rows.views, beta, o.view());
+      },
+      py::arg("updates"), py::arg("beta"), py::arg("out"), "Coordinate-wise trimmed mean (beta cut on each side).");
+  m.def(
+      "pairwise_sq_distances",
+      [](py::handle updates, py::handle out) {
+        constexpr const char* op = "kernels.pairwise_sq_distances";
+        const Rows rows = borrow_rows(updates, op, Access::kRead);
+        const auto o = borrow_array(out, op, "out", Access::kWrite);
+        py::gil_scoped_release nogil;
+        mlforge::pairwise_sq_distances(rows.views, o.view());
+      },
+      py::arg("updates"), py::arg("out"), "Centred squared distances between updates, (K, K) float64.");
+  m.def(
+      "clip_rows",
+      [](py::handle updates, double max_norm, py::handle norms) {
+        constexpr const char* op = "kernels.clip_rows";
+        const Rows rows = borrow_rows(updates, op, Access::kWrite);
+        const auto n = borrow_array(norms, op, "norms", Access::kWrite);
+        py::gil_scoped_release nogil;
+        mlforge::clip_rows(rows.views, max_norm, n.view());
+      },
+      py::arg("updates"), py::arg("max_norm"), py::arg("norms"), "Clip each update to L2 norm max_norm, in place.");
+  m.def(
+      "row_norms",
+      [](py::handle updates, py::handle out) {
+        constexpr const char* op = "kernels.row_norms";
+        const Rows rows = borrow_rows(updates, op, Access::kRead);
+        const auto o = borrow_array(out, op, "out", Access::kWrite);
+        py::gil_scoped_release nogil;
+        mlforge::row_norms(rows.views, o.view());
+      },
+      py::arg("updates"), py::arg("out"), "L2 norm of each update, float64.");
+}
+
+}  // namespace reactor_bindings

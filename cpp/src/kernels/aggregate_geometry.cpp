@@ -1,0 +1,129 @@
+// Geometry of client updates: centred pairwise distances, norms and clipping.
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "core/simd.h"
+#include "kernels/checks.h"
+#include "mlforge/kernels.h"
+#include "mlforge/parallel.h"
+
+namespace mlforge {
+namespace {
+
+// The D axis is cut into slabs whose number depends only on K (never on the thread count); each
+// slab yields a partial Gram matrix, added in slab order: deterministic. Partials are capped at
+// about 32 MB in all, so large K means fewer, wider slabs.
+std::int64_t slab_count(std::int64_t k) { return std::clamp<std::int64_t>((std::int64_t{1} << 22) / (k * k), 1, 64); }
+constexpr std::int64_t kTileColumns = 256;
+
+MLFORGE_TARGET_CLONES double dot(const double* a, const double* b, std::int64_t n) {
+  double lanes[8] = {};
+  std::int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (int l = 0; l < 8; ++l) lanes[l] += a[i + l] * b[i + l];
+  }
+  double total = 0.0;
+  for (double lane : lanes) total += lane;
+  for (; i < n; ++i) total += a[i] * b[i];
+  return total;
+}
+
+MLFORGE_TARGET_CLONES double sum_of_squares(const float* x, std::int64_t n) {
+  double lanes[16] = {};
+  std::int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    for (int l = 0; l < 16; ++l) lanes[l] += static_cast<double>(x[i + l]) * static_cast<double>(x[i + l]);
+  }
+  double total = 0.0;
+  for (double lane : lanes) total += lane;
+  for (; i < n; ++i) total += static_cast<double>(x[i]) * static_cast<double>(x[i]);
+  return total;
+}
+
+double row_norm(const ArrayView& row) {
+  const auto* x = static_cast<const float*>(row.data());
+  const double squares = parallel_reduce(
+      std::int64_t{0}, row.shape(0), 1 << 15, 0.0, [x](std::int64_t lo, std::int64_t hi) { return sum_of_squares(x + lo, hi - lo); },
+      [](double a, double b) { return a + b; });
+  return std::sqrt(squares);
+}
+
+}  // namespace
+
+void pairwise_sq_distances(const std::vector<ArrayView>& rows, const ArrayView& out) {
+  constexpr const char* op = "kernels.pairwise_sq_distances";
+  const std::int64_t length = detail::require_rows(op, rows);
+  const auto k = static_cast<std::int64_t>(rows.size());
+  detail::require_array(op, "out", out, {DType::kFloat64}, {k, k}, true);
+  const auto ku = static_cast<std::size_t>(k);
+  const std::int64_t slabs = slab_count(k);
+  std::vector<double> partial_grams(static_cast<std::size_t>(slabs) * ku * ku, 0.0);
+  const std::int64_t slab_width = std::max<std::int64_t>(1, (length + slabs - 1) / slabs);
+  parallel_for(0, slabs, 1, [&](std::int64_t first, std::int64_t last) {
+    std::vector<double> tile(ku * static_cast<std::size_t>(kTileColumns));
+    for (std::int64_t slab = first; slab < last; ++slab) {
+      double* gram = partial_grams.data() + static_cast<std::size_t>(slab) * ku * ku;
+      const std::int64_t lo = std::min(length, slab * slab_width);
+      const std::int64_t hi = std::min(length, lo + slab_width);
+      for (std::int64_t start = lo; start < hi; start += kTileColumns) {
+        const std::int64_t width = std::min(kTileColumns, hi - start);
+        // Centre this tile of columns by their mean over the K rows.
+        for (std::int64_t c = 0; c < width; ++c) {
+          double mean = 0.0;
+          for (std::int64_t r = 0; r < k; ++r) mean += static_cast<const float*>(rows[static_cast<std::size_t>(r)].data())[start + c];
+          mean /= static_cast<double>(k);
+          for (std::int64_t r = 0; r < k; ++r) {
+            tile[static_cast<std::size_t>(r * kTileColumns + c)] =
+                static_cast<const float*>(rows[static_cast<std::size_t>(r)].data())[start + c] - mean;
+          }
+        }
+        for (std::int64_t i = 0; i < k; ++i) {
+          for (std::int64_t j = i; j < k; ++j) {
+            gram[i * k + j] += dot(tile.data() + i * kTileColumns, tile.data() + j * kTileColumns, width);
+          }
+        }
+      }
+    }
+  });
+  std::vector<double> gram(ku * ku, 0.0);
+  for (std::int64_t slab = 0; slab < slabs; ++slab) {
+    const double* partial = partial_grams.data() + static_cast<std::size_t>(slab) * ku * ku;
+    for (std::size_t i = 0; i < ku * ku; ++i) gram[i] += partial[i];
+  }
+  auto* distances = static_cast<double*>(out.data());
+  for (std::int64_t i = 0; i < k; ++i) {
+    for (std::int64_t j = 0; j < k; ++j) {
+      const std::int64_t a = std::min(i, j), b = std::max(i, j);
+      const double d = gram[a * k + a] + gram[b * k + b] - 2.0 * gram[a * k + b];
+      distances[i * k + j] = i == j ? 0.0 : std::max(0.0, d);
+    }
+  }
+}
+
+void row_norms(const std::vector<ArrayView>& rows, const ArrayView& out) {
+  constexpr const char* op = "kernels.row_norms";
+  detail::require_rows(op, rows);
+  const auto k = static_cast<std::int64_t>(rows.size());
+  detail::require_array(op, "out", out, {DType::kFloat64}, {k}, true);
+  for (std::int64_t r = 0; r < k; ++r) static_cast<double*>(out.data())[r] = row_norm(rows[static_cast<std::size_t>(r)]);
+}
+
+void clip_rows(const std::vector<ArrayView>& rows, double max_norm, const ArrayView& norms) {
+  constexpr const char* op = "kernels.clip_rows";
+  detail::require_rows(op, rows, /*writable=*/true);
+  MLFORGE_CHECK(std::isfinite(max_norm) && max_norm > 0.0, InvalidArgument, "[", op,
+                "] max_norm must be finite and > 0, got ", max_norm);
+  row_norms(rows, norms);
+  const auto* before = static_cast<const double*>(norms.data());
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    if (!(before[r] > max_norm)) continue;  // also leaves NaN rows alone: the norm reports them
+    const auto scale = static_cast<float>(max_norm / before[r]);
+    auto* x = static_cast<float*>(rows[r].data());
+    parallel_for(0, rows[r].shape(0), 1 << 15, [&](std::int64_t lo, std::int64_t hi) {
+      for (std::int64_t i = lo; i < hi; ++i) x[i] *= scale;
+    });
+  }
+}
+
+}  // namespace mlforge

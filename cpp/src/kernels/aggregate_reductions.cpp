@@ -1,0 +1,110 @@
+// Coordinate-wise reductions over K client updates: weighted sum, median, trimmed mean.
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "core/simd.h"
+#include "kernels/checks.h"
+#include "mlforge/kernels.h"
+#include "mlforge/parallel.h"
+
+namespace mlforge {
+namespace {
+
+constexpr std::int64_t kCoordinateGrain = 1 << 13;
+
+MLFORGE_TARGET_CLONES void axpy_into(double* acc, const float* row, double weight, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) acc[i] += weight * static_cast<double>(row[i]);
+}
+
+constexpr std::int64_t kTile = 64;
+
+// Applies `reduce(values, K) -> double` to every coordinate. Rows are copied a tile of kTile
+// coordinates at a time (sequential reads of each row), then each coordinate's K values are
+// gathered from the tile, so K rows never become K interleaved memory streams.
+template <class Reduce>
+void per_coordinate(const std::vector<ArrayView>& rows, std::int64_t length, float* out, Reduce reduce) {
+  const auto k = static_cast<std::int64_t>(rows.size());
+  parallel_for(0, length, kCoordinateGrain, [&](std::int64_t lo, std::int64_t hi) {
+    std::vector<float> tile(static_cast<std::size_t>(k * kTile));
+    std::vector<float> column(static_cast<std::size_t>(k));
+    for (std::int64_t start = lo; start < hi; start += kTile) {
+      const std::int64_t width = std::min(kTile, hi - start);
+      for (std::int64_t r = 0; r < k; ++r) {
+        const float* row = static_cast<const float*>(rows[static_cast<std::size_t>(r)].data()) + start;
+        std::copy(row, row + width, tile.begin() + r * kTile);
+      }
+      for (std::int64_t c = 0; c < width; ++c) {
+        for (std::int64_t r = 0; r < k; ++r) column[static_cast<std::size_t>(r)] = tile[static_cast<std::size_t>(r * kTile + c)];
+        out[start + c] = static_cast<float>(reduce(column.data(), k));
+      }
+    }
+  });
+}
+
+bool has_nan(const float* values, std::int64_t k) {
+  for (std::int64_t i = 0; i < k; ++i) {
+    if (std::isnan(values[i])) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void weighted_sum(const std::vector<ArrayView>& rows, const ArrayView& weights, const ArrayView& out) {
+  constexpr const char* op = "kernels.weighted_sum";
+  const std::int64_t length = detail::require_rows(op, rows);
+  const auto k = static_cast<std::int64_t>(rows.size());
+  detail::require_array(op, "weights", weights, {DType::kFloat64}, {k});
+  detail::require_array(op, "out", out, {DType::kFloat32}, {length}, true);
+  const auto* w = static_cast<const double*>(weights.data());
+  for (std::int64_t i = 0; i < k; ++i) {
+    MLFORGE_CHECK(std::isfinite(w[i]), InvalidArgument, "[", op, "] weights[", i, "] must be finite, got ", w[i]);
+  }
+  auto* result = static_cast<float*>(out.data());
+  parallel_for(0, length, kCoordinateGrain, [&](std::int64_t lo, std::int64_t hi) {
+    std::vector<double> acc(static_cast<std::size_t>(hi - lo), 0.0);
+    for (std::int64_t r = 0; r < k; ++r) {  // fixed row order: the same sum for any thread count
+      axpy_into(acc.data(), static_cast<const float*>(rows[static_cast<std::size_t>(r)].data()) + lo, w[r], hi - lo);
+    }
+    for (std::int64_t d = lo; d < hi; ++d) result[d] = static_cast<float>(acc[static_cast<std::size_t>(d - lo)]);
+  });
+}
+
+void coordinate_median(const std::vector<ArrayView>& rows, const ArrayView& out) {
+  constexpr const char* op = "kernels.coordinate_median";
+  const std::int64_t length = detail::require_rows(op, rows);
+  detail::require_array(op, "out", out, {DType::kFloat32}, {length}, true);
+  per_coordinate(rows, length, static_cast<float*>(out.data()), [](float* values, std::int64_t k) -> double {
+    if (has_nan(values, k)) return std::nan("");
+    const std::int64_t middle = k / 2;
+    std::nth_element(values, values + middle, values + k);
+    const double upper = values[middle];
+    if (k % 2 == 1) return upper;
+    const double lower = *std::max_element(values, values + middle);
+    return 0.5 * (lower + upper);
+  });
+}
+
+void coordinate_trimmed_mean(const std::vector<ArrayView>& rows, double beta, const ArrayView& out) {
+  constexpr const char* op = "kernels.coordinate_trimmed_mean";
+  const std::int64_t length = detail::require_rows(op, rows);
+  detail::require_array(op, "out", out, {DType::kFloat32}, {length}, true);
+  MLFORGE_CHECK(std::isfinite(beta) && beta >= 0.0 && beta < 0.5, InvalidArgument, "[", op,
+                "] beta must be in [0, 0.5), got ", beta);
+  const auto k = static_cast<std::int64_t>(rows.size());
+  const auto cut = static_cast<std::int64_t>(std::floor(beta * static_cast<double>(k)));
+  per_coordinate(rows, length, static_cast<float*>(out.data()), [cut](float* values, std::int64_t count) -> double {
+    if (has_nan(values, count)) return std::nan("");
+    // Two partitions (O(K)) instead of a sort: the cut smallest to the front, the cut largest to the back.
+    if (cut > 0) {
+      std::nth_element(values, values + cut, values + count);
+      std::nth_element(values + cut, values + (count - cut), values + count);
+    }
+    double total = 0.0;
+    for (std::int64_t i = cut; i < count - cut; ++i) total += values[i];
+    return total / static_cast<double>(count - 2 * cut);
+  });
+}
+
+}  // namespace mlforge
