@@ -9,9 +9,11 @@ namespace reactor_bindings {
 void init_aggregate(py::module_& m);
 void init_array(py::module_& m);
 void init_build_info(py::module_& m);
+void init_hashing(py::module_& m);
 void init_kernels(py::module_& m);
 void init_parallel(py::module_& m);
 void init_random(py::module_& m);
+void init_sumtree(py::module_& m);
 void init_testing(py::module_& m);
 void init_training(py::module_& m);
 }  // namespace reactor_bindings
@@ -53,9 +55,11 @@ PYBIND11_MODULE(_mlforge, m) {
   reactor_bindings::init_aggregate(m);
   reactor_bindings::init_array(m);
   reactor_bindings::init_build_info(m);
+  reactor_bindings::init_hashing(m);
   reactor_bindings::init_kernels(m);
   reactor_bindings::init_parallel(m);
   reactor_bindings::init_random(m);
+  reactor_bindings::init_sumtree(m);
   reactor_bindings::init_testing(m);
   reactor_bindings::init_training(m);
 }

@@ -2,6 +2,8 @@
 // torch callers keep torch tensors end to end and nothing is copied.
 #include <pybind11/pybind11.h>
 
+#include <cstdint>
+
 #include "array.h"
 #include "mlforge/kernels.h"
 
@@ -73,6 +75,22 @@ void init_training(py::module_& m) {
       },
       py::arg("rewards"), py::arg("values"), py::arg("dones"), py::arg("gamma"), py::arg("lam"),
       py::arg("advantages"), py::arg("returns"), "Generalised advantage estimation by reverse scan.");
+  m.def(
+      "adam_step",
+      [](py::handle param, py::handle grad, py::handle exp_avg, py::handle exp_avg_sq, std::int64_t step, double lr,
+         double beta1, double beta2, double eps, double weight_decay, bool decoupled) {
+        constexpr const char* op = "kernels.adam_step";
+        const auto p = borrow_array(param, op, "param", Access::kWrite);
+        const auto g = borrow_array(grad, op, "grad", Access::kRead);
+        const auto m1 = borrow_array(exp_avg, op, "exp_avg", Access::kWrite);
+        const auto m2 = borrow_array(exp_avg_sq, op, "exp_avg_sq", Access::kWrite);
+        py::gil_scoped_release nogil;
+        mlforge::adam_step(p.view(), g.view(), m1.view(), m2.view(), step, lr, beta1, beta2, eps, weight_decay,
+                           decoupled);
+      },
+      py::arg("param"), py::arg("grad"), py::arg("exp_avg"), py::arg("exp_avg_sq"), py::arg("step"), py::arg("lr"),
+      py::arg("beta1"), py::arg("beta2"), py::arg("eps"), py::arg("weight_decay"), py::arg("decoupled"),
+      "One fused Adam/AdamW step in place (torch.optim semantics).");
   m.def(
       "stream_triad",
       [](py::handle a, py::handle b, py::handle c, double scalar) {

@@ -109,3 +109,53 @@ MLFORGE_API void gae(const ArrayView& rewards, const ArrayView& values, const Ar
                      double lambda, const ArrayView& advantages, const ArrayView& returns);
 
 }  // namespace mlforge
+
+// ---- Optimiser, hashing and sampling kernels ----------------------------------------------------
+
+namespace mlforge {
+
+/// One fused Adam (decoupled_weight_decay = false) or AdamW (true) step, in place, exactly as
+/// torch.optim.Adam/AdamW define it (Kingma & Ba 2015; Loshchilov & Hutter 2019), in float32:
+///   Adam:  g += weight_decay * p          AdamW: p *= 1 - lr * weight_decay
+///   m = lerp(m, g, 1 - beta1);  v = beta2 v + (1 - beta2) g^2
+///   p -= lr / (1 - beta1^step) * m / (sqrt(v) / sqrt(1 - beta2^step) + eps)
+/// param, grad, exp_avg, exp_avg_sq: float32, one shape, contiguous (param and state writable).
+/// step >= 1 counts this step. Throws InvalidArgument for bad shapes or hyper-parameters.
+MLFORGE_API void adam_step(const ArrayView& param, const ArrayView& grad, const ArrayView& exp_avg,
+                           const ArrayView& exp_avg_sq, std::int64_t step, double lr, double beta1, double beta2,
+                           double eps, double weight_decay, bool decoupled_weight_decay);
+
+/// Modulus of the MinHash permutations: the Mersenne prime 2^61 - 1.
+inline constexpr std::uint64_t kMinhashPrime = (std::uint64_t{1} << 61) - 1;
+
+/// The num_perm permutations h_i(x) = (a_i * (x mod p) + b_i) mod p, p = 2^61 - 1, drawn from
+/// Philox with key (seed, stream 0x4d48 "MH"): a_i = 1 + bits(2i) mod (p - 1), b_i = bits(2i + 1)
+/// mod p. Bijective on [0, p) and exact (128-bit products), so no overflow ever biases them.
+/// Writes a [num_perm] and b [num_perm] (uint64). This is MinHash scheme version 1.
+MLFORGE_API void minhash_permutations(std::uint64_t seed, const ArrayView& a, const ArrayView& b);
+
+/// MinHash signatures over ragged documents: document j holds token_hashes[offsets[j] ..
+/// offsets[j + 1]) (uint64 shingle hashes), and signatures[j, i] = min over its tokens of h_i.
+/// An empty document gets UINT64_MAX everywhere. offsets [n + 1] int64 (0 first, N last,
+/// non-decreasing); signatures [n, num_perm] uint64. Documents run in parallel.
+MLFORGE_API void minhash(const ArrayView& token_hashes, const ArrayView& offsets, std::uint64_t seed,
+                         const ArrayView& signatures);
+
+/// 64-bit SimHash (Charikar 2002) of ragged documents: bit b of fingerprints[j] is 1 when more of
+/// the document's token hashes have bit b set than clear (ties give 0). Same layout as minhash.
+MLFORGE_API void simhash(const ArrayView& token_hashes, const ArrayView& offsets, const ArrayView& fingerprints);
+
+/// Sum tree for prioritized sampling: tree [2 * capacity] float64, capacity a power of two,
+/// leaves at [capacity, 2 * capacity), node i = node 2i + node 2i+1, the total at node 1.
+/// Sets leaves indices[j] to priorities[j] (the last of duplicates wins) and recomputes every
+/// affected ancestor from its children (no drift). Everything is validated before anything is
+/// written: an index outside [0, capacity) or a NaN, infinite or negative priority throws
+/// InvalidArgument naming it and leaves the tree untouched.
+MLFORGE_API void sumtree_update(const ArrayView& tree, const ArrayView& indices, const ArrayView& priorities);
+
+/// For each value in [0, total) finds the leaf whose prefix interval holds it (the index i with
+/// prefix(i) <= value < prefix(i + 1)); never returns a zero-priority leaf. values [n] float64,
+/// out_indices [n] int64. Throws InvalidArgument for values outside [0, total) or an empty tree.
+MLFORGE_API void sumtree_search(const ArrayView& tree, const ArrayView& values, const ArrayView& out_indices);
+
+}  // namespace mlforge

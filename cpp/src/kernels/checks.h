@@ -35,6 +35,19 @@ inline void require_array(const char* op, const char* name, const ArrayView& a, 
   if (output) a.require_writable(op, name);
 }
 
+// A contiguous CPU array of `dtype` with exactly `reference`'s shape (any rank).
+inline void require_like(const char* op, const char* name, const ArrayView& a, const ArrayView& reference, DType dtype,
+                         bool output = false) {
+  a.require_device(op, name, DeviceType::kCPU);
+  a.require_dtype(op, name, dtype);
+  bool same = a.ndim() == reference.ndim();
+  for (int axis = 0; same && axis < a.ndim(); ++axis) same = a.shape(axis) == reference.shape(axis);
+  MLFORGE_CHECK(same, InvalidArgument, "[", op, "] ", name, ": expected the shape of ", reference.describe(), ", got ",
+                a.describe());
+  a.require_contiguous(op, name);
+  if (output) a.require_writable(op, name);
+}
+
 // Reads element i of a mask-like array (bool, uint8 or float32) as a double.
 inline double mask_value(const ArrayView& mask, std::int64_t i) {
   switch (mask.dtype()) {

@@ -18,11 +18,20 @@ from reactor.engine.aggregate import (
 )
 from reactor.engine.arrays import ArrayInfo, describe_array
 from reactor.engine.build import BuildInfo, build_info, cuda_available, version
+from reactor.engine.hashing import (
+    MINHASH_PRIME,
+    MINHASH_SCHEME_VERSION,
+    minhash,
+    minhash_permutations,
+    simhash,
+)
 from reactor.engine.kernels import reduce_sum
 from reactor.engine.parallel import apply_core_settings, num_threads, set_num_threads, threads
 from reactor.engine.random import fill_normal, fill_uniform, normal, uniform
+from reactor.engine.sumtree import new_sumtree, sumtree_search, sumtree_update
 from reactor.engine.training import (
     DPO_LOSS_CODES,
+    adam_step,
     dpo_loss,
     gae,
     sequence_logprobs,
@@ -32,8 +41,11 @@ from reactor.engine.training import (
 
 __all__ = [
     "DPO_LOSS_CODES",
+    "MINHASH_PRIME",
+    "MINHASH_SCHEME_VERSION",
     "ArrayInfo",
     "BuildInfo",
+    "adam_step",
     "apply_core_settings",
     "build_info",
     "clip_rows",
@@ -45,6 +57,9 @@ __all__ = [
     "fill_normal",
     "fill_uniform",
     "gae",
+    "minhash",
+    "minhash_permutations",
+    "new_sumtree",
     "normal",
     "num_threads",
     "pairwise_sq_distances",
@@ -53,7 +68,10 @@ __all__ = [
     "sequence_logprobs",
     "sequence_logprobs_backward",
     "set_num_threads",
+    "simhash",
     "stream_triad",
+    "sumtree_search",
+    "sumtree_update",
     "threads",
     "uniform",
     "version",

@@ -92,3 +92,36 @@ def gae(
 def stream_triad(a: Any, b: Any, c: Any, scalar: float) -> None:
     """STREAM triad ``a = b + scalar * c`` over float64 arrays (the bandwidth probe)."""
     _mlforge.stream_triad(a, b, c, check_finite("kernels.stream_triad", "scalar", scalar))
+
+
+def adam_step(
+    param: Any,
+    grad: Any,
+    exp_avg: Any,
+    exp_avg_sq: Any,
+    *,
+    step: int,
+    lr: float,
+    betas: tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
+    decoupled_weight_decay: bool = False,
+) -> None:
+    """One fused Adam (or AdamW with ``decoupled_weight_decay``) step in place, torch.optim semantics.
+
+    All four arrays are float32, one shape, contiguous; ``step`` counts this step (>= 1).
+    """
+    op = "kernels.adam_step"
+    _mlforge.adam_step(
+        param,
+        grad,
+        exp_avg,
+        exp_avg_sq,
+        int(step),
+        check_finite(op, "lr", lr),
+        check_finite(op, "beta1", betas[0]),
+        check_finite(op, "beta2", betas[1]),
+        check_finite(op, "eps", eps),
+        check_finite(op, "weight_decay", weight_decay),
+        bool(decoupled_weight_decay),
+    )

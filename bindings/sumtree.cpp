@@ -1,0 +1,36 @@
+// Sum-tree kernels for prioritized sampling; the tree is a caller-owned float64 array.
+#include <pybind11/pybind11.h>
+
+#include "array.h"
+#include "mlforge/kernels.h"
+
+namespace py = pybind11;
+
+namespace reactor_bindings {
+
+void init_sumtree(py::module_& m) {
+  m.def(
+      "sumtree_update",
+      [](py::handle tree, py::handle indices, py::handle priorities) {
+        constexpr const char* op = "kernels.sumtree_update";
+        const auto t = borrow_array(tree, op, "tree", Access::kWrite);
+        const auto i = borrow_array(indices, op, "indices", Access::kRead);
+        const auto p = borrow_array(priorities, op, "priorities", Access::kRead);
+        py::gil_scoped_release nogil;
+        mlforge::sumtree_update(t.view(), i.view(), p.view());
+      },
+      py::arg("tree"), py::arg("indices"), py::arg("priorities"), "Set leaves and recompute their ancestors.");
+  m.def(
+      "sumtree_search",
+      [](py::handle tree, py::handle values, py::handle out_indices) {
+        constexpr const char* op = "kernels.sumtree_search";
+        const auto t = borrow_array(tree, op, "tree", Access::kRead);
+        const auto v = borrow_array(values, op, "values", Access::kRead);
+        const auto o = borrow_array(out_indices, op, "out_indices", Access::kWrite);
+        py::gil_scoped_release nogil;
+        mlforge::sumtree_search(t.view(), v.view(), o.view());
+      },
+      py::arg("tree"), py::arg("values"), py::arg("out_indices"), "Leaf index of each prefix-sum value.");
+}
+
+}  // namespace reactor_bindings
