@@ -41,12 +41,29 @@ MLFORGE_TARGET_CLONES double sum_of_squares(const float* x, std::int64_t n) {
   return total;
 }
 
-double row_norm(const ArrayView& row) {
-  const auto* x = static_cast<const float*>(row.data());
-  const double squares = parallel_reduce(
-      std::int64_t{0}, row.shape(0), 1 << 15, 0.0, [x](std::int64_t lo, std::int64_t hi) { return sum_of_squares(x + lo, hi - lo); },
-      [](double a, double b) { return a + b; });
-  return std::sqrt(squares);
+constexpr std::int64_t kNormChunk = 1 << 15;
+
+// Norms of all rows: one task per (row, chunk of kNormChunk), partial sums combined per row in
+// chunk order, so many short rows and few long rows both use every thread, deterministically.
+void norms_of(const std::vector<ArrayView>& rows, double* out) {
+  const auto k = static_cast<std::int64_t>(rows.size());
+  const std::int64_t length = rows[0].shape(0);
+  const std::int64_t chunks = std::max<std::int64_t>(1, (length + kNormChunk - 1) / kNormChunk);
+  std::vector<double> partial(static_cast<std::size_t>(k * chunks), 0.0);
+  parallel_for(0, k * chunks, 1, [&](std::int64_t lo, std::int64_t hi) {
+    for (std::int64_t task = lo; task < hi; ++task) {
+      const std::int64_t r = task / chunks, c = task % chunks;
+      const std::int64_t start = c * kNormChunk;
+      const std::int64_t width = std::min(kNormChunk, length - start);
+      const auto* x = static_cast<const float*>(rows[static_cast<std::size_t>(r)].data());
+      partial[static_cast<std::size_t>(task)] = width > 0 ? sum_of_squares(x + start, width) : 0.0;
+    }
+  });
+  for (std::int64_t r = 0; r < k; ++r) {
+    double squares = 0.0;
+    for (std::int64_t c = 0; c < chunks; ++c) squares += partial[static_cast<std::size_t>(r * chunks + c)];
+    out[r] = std::sqrt(squares);
+  }
 }
 
 }  // namespace
@@ -106,7 +123,7 @@ void row_norms(const std::vector<ArrayView>& rows, const ArrayView& out) {
   detail::require_rows(op, rows);
   const auto k = static_cast<std::int64_t>(rows.size());
   detail::require_array(op, "out", out, {DType::kFloat64}, {k}, true);
-  for (std::int64_t r = 0; r < k; ++r) static_cast<double*>(out.data())[r] = row_norm(rows[static_cast<std::size_t>(r)]);
+  norms_of(rows, static_cast<double*>(out.data()));
 }
 
 void clip_rows(const std::vector<ArrayView>& rows, double max_norm, const ArrayView& norms) {

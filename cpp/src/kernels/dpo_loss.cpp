@@ -2,28 +2,43 @@
 
 #include "kernels/checks.h"
 #include "mlforge/kernels.h"
+#include "mlforge/parallel.h"
 
 namespace mlforge {
 namespace {
-
-// log(sigmoid(z)) without overflow: min(z, 0) - log1p(exp(-|z|)).
-double log_sigmoid(double z) { return std::fmin(z, 0.0) - std::log1p(std::exp(-std::fabs(z))); }
-double sigmoid(double z) { return z >= 0 ? 1.0 / (1.0 + std::exp(-z)) : std::exp(z) / (1.0 + std::exp(z)); }
 
 struct LossAndSlope {
   double loss;
   double slope;  // d loss / d x
 };
 
+// log sigma(z), log sigma(-z), sigma(z) and sigma(-z) from one exp and one log1p, without overflow:
+// with e = exp(-|z|), log sigma(|z|) = -log1p(e) and log sigma(-|z|) = -|z| - log1p(e).
+struct Sigmoids {
+  double log_pos, log_neg, pos, neg;
+};
+
+Sigmoids sigmoids(double z) {
+  const double e = std::exp(-std::fabs(z));
+  const double softplus = std::log1p(e);
+  const double large = 1.0 / (1.0 + e);  // sigma(|z|)
+  const double small = e / (1.0 + e);    // sigma(-|z|)
+  if (z >= 0) return {-softplus, -z - softplus, large, small};
+  return {z - softplus, -softplus, small, large};
+}
+
 LossAndSlope evaluate(DpoLoss type, double x, double beta, double eps) {
   const double z = beta * x;
   switch (type) {
-    case DpoLoss::kSigmoid:
-      return {-(1.0 - eps) * log_sigmoid(z) - eps * log_sigmoid(-z),
-              beta * (-(1.0 - eps) * sigmoid(-z) + eps * sigmoid(z))};
-    case DpoLoss::kRobust:
-      return {(-(1.0 - eps) * log_sigmoid(z) + eps * log_sigmoid(-z)) / (1.0 - 2.0 * eps),
-              beta * (-(1.0 - eps) * sigmoid(-z) - eps * sigmoid(z)) / (1.0 - 2.0 * eps)};
+    case DpoLoss::kSigmoid: {
+      const Sigmoids s = sigmoids(z);
+      return {-(1.0 - eps) * s.log_pos - eps * s.log_neg, beta * (-(1.0 - eps) * s.neg + eps * s.pos)};
+    }
+    case DpoLoss::kRobust: {
+      const Sigmoids s = sigmoids(z);
+      return {(-(1.0 - eps) * s.log_pos + eps * s.log_neg) / (1.0 - 2.0 * eps),
+              beta * (-(1.0 - eps) * s.neg - eps * s.pos) / (1.0 - 2.0 * eps)};
+    }
     case DpoLoss::kHinge:
       return {std::fmax(0.0, 1.0 - z), 1.0 - z > 0.0 ? -beta : 0.0};
     case DpoLoss::kIpo: {
@@ -44,16 +59,20 @@ void run(const ArrayView& pc, const ArrayView& pr, const ArrayView& rc, const Ar
   const T* d = static_cast<const T*>(rr.data());
   T* loss = static_cast<T*>(losses.data());
   T* slope = static_cast<T*>(slopes.data());
-  for (std::int64_t i = 0; i < n; ++i) {
+  for (std::int64_t i = 0; i < n; ++i) {  // validate first: a bad batch writes nothing
     MLFORGE_CHECK(std::isfinite(a[i]) && std::isfinite(b[i]) && std::isfinite(c[i]) && std::isfinite(d[i]),
                   InvalidArgument, "[kernels.dpo_loss] log-probabilities of pair ", i,
                   " are not finite (policy chosen ", a[i], ", rejected ", b[i], "; reference chosen ", c[i],
                   ", rejected ", d[i], ")");
-    const double x = (static_cast<double>(a[i]) - b[i]) - (static_cast<double>(c[i]) - d[i]);
-    const LossAndSlope result = evaluate(type, x, beta, eps);
-    loss[i] = static_cast<T>(result.loss);
-    slope[i] = static_cast<T>(result.slope);
   }
+  parallel_for(0, n, 4096, [&](std::int64_t lo, std::int64_t hi) {
+    for (std::int64_t i = lo; i < hi; ++i) {
+      const double x = (static_cast<double>(a[i]) - b[i]) - (static_cast<double>(c[i]) - d[i]);
+      const LossAndSlope result = evaluate(type, x, beta, eps);
+      loss[i] = static_cast<T>(result.loss);
+      slope[i] = static_cast<T>(result.slope);
+    }
+  });
 }
 
 }  // namespace

@@ -10,15 +10,18 @@
 namespace mlforge::detail {
 
 // exp(x) in float32 without a libm call, so loops over it vectorise: x = n ln2 + r with
-// |r| <= ln2/2, exp(r) by a degree-7 Taylor polynomial (truncation < 2e-9 relative), times 2^n
+// |r| <= ln2/2 (n rounded to nearest), exp(r) by a degree-7 Taylor polynomial (truncation < 2e-9 relative), times 2^n
 // built in the exponent bits. Relative error about 2 float32 ulps on [-87, 88]; inputs below -87
 // give ~1e-38 (a softmax term that no longer matters), NaN is the caller's to detect.
 MLFORGE_ALWAYS_INLINE float fast_expf(float x) {
   constexpr float kLog2e = 1.44269504088896341f;
   constexpr float kLn2Hi = 0.693359375f;
   constexpr float kLn2Lo = -2.12194440e-4f;
+  // Adding and removing 1.5 * 2^23 rounds to the nearest integer with plain float adds, which
+  // vectorise on every ISA (floor does not on baseline x86-64).
+  constexpr float kRoundMagic = 12582912.0f;
   x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
-  const float n = std::floor(x * kLog2e + 0.5f);
+  const float n = (x * kLog2e + kRoundMagic) - kRoundMagic;
   const float r = (x - n * kLn2Hi) - n * kLn2Lo;
   float p = 1.0f / 5040.0f;
   p = p * r + 1.0f / 720.0f;

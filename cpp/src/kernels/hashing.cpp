@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "core/simd.h"
 #include "kernels/checks.h"
 #include "mlforge/kernels.h"
 #include "mlforge/parallel.h"
@@ -44,6 +45,19 @@ std::int64_t check_ragged(const char* op, const ArrayView& tokens, const ArrayVi
                   " > offsets[", j + 1, "] = ", o[j + 1]);
   }
   return docs;
+}
+
+// Adds +1 / -1 per bit of one token hash: a branch-free loop over the 64 bits that vectorises
+// (variable shifts) on AVX2 and AVX-512.
+MLFORGE_TARGET_CLONES void simhash_document(const std::uint64_t* tokens, std::int64_t count, std::uint64_t* out) {
+  std::int64_t votes[64] = {};
+  for (std::int64_t t = 0; t < count; ++t) {
+    const std::uint64_t x = tokens[t];
+    for (int bit = 0; bit < 64; ++bit) votes[bit] += static_cast<std::int64_t>((x >> bit) & 1u) * 2 - 1;
+  }
+  std::uint64_t fingerprint = 0;
+  for (int bit = 0; bit < 64; ++bit) fingerprint |= static_cast<std::uint64_t>(votes[bit] > 0) << bit;
+  *out = fingerprint;
 }
 
 }  // namespace
@@ -98,15 +112,7 @@ void simhash(const ArrayView& token_hashes, const ArrayView& offsets, const Arra
   const auto* o = static_cast<const std::int64_t*>(offsets.data());
   auto* out = static_cast<std::uint64_t*>(fingerprints.data());
   parallel_for(0, docs, 64, [&](std::int64_t lo, std::int64_t hi) {
-    for (std::int64_t j = lo; j < hi; ++j) {
-      std::int64_t votes[64] = {};
-      for (std::int64_t t = o[j]; t < o[j + 1]; ++t) {
-        for (int bit = 0; bit < 64; ++bit) votes[bit] += ((tokens[t] >> bit) & 1u) ? 1 : -1;
-      }
-      std::uint64_t fingerprint = 0;
-      for (int bit = 0; bit < 64; ++bit) fingerprint |= static_cast<std::uint64_t>(votes[bit] > 0) << bit;
-      out[j] = fingerprint;
-    }
+    for (std::int64_t j = lo; j < hi; ++j) simhash_document(tokens + o[j], o[j + 1] - o[j], out + j);
   });
 }
 

@@ -31,3 +31,28 @@ def core(
     report = run_suite("core", quick=quick)
     report.write(json_path=json_path, markdown_path=markdown_path, plot_path=plot_path)
     Console().print(Markdown(report.to_markdown()))
+
+
+@app.command()
+def kernels(
+    device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
+    sizes: Annotated[
+        list[str] | None, typer.Option("--sizes", help="Size presets: small, medium, large (repeatable).")
+    ] = None,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Write one record per (kernel, size, backend).")
+    ] = None,
+    markdown_path: Annotated[
+        Path | None, typer.Option("--markdown", help="Write a markdown table here.")
+    ] = None,
+    plot_path: Annotated[
+        Path | None, typer.Option("--plot", help="Write a roofline PNG here (needs matplotlib).")
+    ] = None,
+    quick: Annotated[bool, typer.Option(help="Fewer, shorter rounds (a smoke run, noisy figures).")] = False,
+) -> None:
+    """Every kernel against numpy and torch: time, GB/s and fraction of the measured bandwidth."""
+    from reactor.bench.kernels import run_kernel_bench
+
+    report = run_kernel_bench(sizes or ["small", "medium"], device=device, quick=quick)
+    report.write(json_path=json_path, markdown_path=markdown_path, plot_path=plot_path)
+    Console().print(Markdown(report.to_markdown()))
