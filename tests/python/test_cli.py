@@ -93,3 +93,54 @@ def test_console_script_is_installed():
     )
     assert result.returncode == 0, result.stderr
     assert reactor.__version__ in result.stdout
+
+
+def test_bench_kernels_writes_one_record_per_kernel_size_backend(tmp_path):
+    out = tmp_path / "kernels.json"
+    result = runner.invoke(
+        app,
+        [
+            "bench",
+            "kernels",
+            "--device",
+            "cpu",
+            "--sizes",
+            "small",
+            "--quick",
+            "--json",
+            str(out),
+            "--markdown",
+            str(tmp_path / "k.md"),
+            "--plot",
+            str(tmp_path / "k.png"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    records = json.loads(out.read_text())
+    assert isinstance(records, list)
+    keys = {(r["kernel"], r["size"], r["backend"]) for r in records}
+    assert len(keys) == len(records)
+    for record in records:
+        assert {"kernel", "size", "backend", "seconds", "gbps"} <= record.keys()
+        assert record["seconds"] > 0 and record["gbps"] > 0
+    kernels = {r["kernel"] for r in records}
+    assert {
+        "reduce_sum",
+        "weighted_sum",
+        "sequence_logprobs_fwd_bwd",
+        "dpo_loss",
+        "gae",
+        "minhash",
+    } <= kernels
+    assert {"reactor-cpu", "numpy-cpu", "torch-cpu"} <= {r["backend"] for r in records}
+    assert (tmp_path / "k.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_bench_kernels_cuda_without_gpu_is_a_clear_error():
+    from reactor import engine
+
+    if engine.cuda_available():
+        return
+    result = runner.invoke(app, ["bench", "kernels", "--device", "cuda", "--quick"])
+    assert result.exit_code != 0
+    assert "needs a CUDA build of the engine and a GPU" in str(result.exception)
