@@ -2,6 +2,7 @@
 // become K borrowed row views, without copies.
 #include <pybind11/pybind11.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -19,18 +20,18 @@ struct Rows {
   std::vector<mlforge::ArrayView> views;
 };
 
-Rows borrow_rows(py::handle updates, const char* op, Access access) {
+Rows borrow_rows(py::handle updates, const char* op, Access access, std::uintptr_t stream = 0) {
   Rows rows;
   if (py::isinstance<py::list>(updates) || py::isinstance<py::tuple>(updates)) {
     const auto items = py::reinterpret_borrow<py::sequence>(updates);
     for (std::size_t k = 0; k < items.size(); ++k) {
       const std::string name = "updates[" + std::to_string(k) + "]";
-      rows.owners.push_back(borrow_array(items[k], op, name.c_str(), access));
+      rows.owners.push_back(borrow_array(items[k], op, name.c_str(), access, stream));
       rows.views.push_back(rows.owners.back().view());
     }
     return rows;
   }
-  rows.owners.push_back(borrow_array(updates, op, "updates", access));
+  rows.owners.push_back(borrow_array(updates, op, "updates", access, stream));
   const mlforge::ArrayView& all = rows.owners.back().view();
   MLFORGE_CHECK(all.ndim() == 2, InvalidArgument, "[", op, "] updates: expected a (K, D) array or a list of K vectors, got ",
                 all.describe());
@@ -48,15 +49,15 @@ Rows borrow_rows(py::handle updates, const char* op, Access access) {
 void init_aggregate(py::module_& m) {
   m.def(
       "weighted_sum",
-      [](py::handle updates, py::handle weights, py::handle out) {
+      [](py::handle updates, py::handle weights, py::handle out, std::uintptr_t stream) {
         constexpr const char* op = "kernels.weighted_sum";
-        const Rows rows = borrow_rows(updates, op, Access::kRead);
-        const auto w = borrow_array(weights, op, "weights", Access::kRead);
-        const auto o = borrow_array(out, op, "out", Access::kWrite);
+        const Rows rows = borrow_rows(updates, op, Access::kRead, stream);
+        const auto w = borrow_array(weights, op, "weights", Access::kRead, stream);
+        const auto o = borrow_array(out, op, "out", Access::kWrite, stream);
         py::gil_scoped_release nogil;
-        mlforge::weighted_sum(rows.views, w.view(), o.view());
+        mlforge::weighted_sum(rows.views, w.view(), o.view(), mlforge::Stream{reinterpret_cast<void*>(stream)});
       },
-      py::arg("updates"), py::arg("weights"), py::arg("out"), "out = sum_k weights[k] * updates[k] (float64 sums).");
+      py::arg("updates"), py::arg("weights"), py::arg("out"), py::arg("stream") = 0, "out = sum_k weights[k] * updates[k] (float64 sums).");
   m.def(
       "coordinate_median",
       [](py::handle updates, py::handle out) {

@@ -14,7 +14,7 @@ template <class T>
 double launch_sum(const T* x, std::int64_t n, cudaStream_t stream) {
   const std::int64_t wanted = (n + device::kReduceBlock - 1) / device::kReduceBlock;
   const int blocks = static_cast<int>(std::clamp<std::int64_t>(wanted, 1, kMaxBlocks));
-  DeviceBuffer partials(sizeof(double) * (blocks + 1));
+  DeviceBuffer partials(sizeof(double) * (blocks + 1), stream);
   double* result = partials.as<double>() + blocks;
   device::sum_partials<T><<<blocks, device::kReduceBlock, 0, stream>>>(x, n, partials.as<double>());
   MLFORGE_CUDA_CHECK(cudaGetLastError());
@@ -32,7 +32,7 @@ double reduce_sum(const ArrayView& x, Stream stream) {
   MLFORGE_CHECK(device_count() > 0, Unavailable, "[kernels.reduce_sum] x is a CUDA array (", x.describe(),
                 ") but no CUDA device is usable");
   if (x.numel() == 0) return 0.0;
-  const DeviceGuard guard(x.device().index >= 0 ? x.device().index : device_of(x.data()));
+  const DeviceGuard guard(device_index(x));
   auto cuda_stream = static_cast<cudaStream_t>(stream.handle);
   if (x.dtype() == DType::kFloat32) return launch_sum(static_cast<const float*>(x.data()), x.numel(), cuda_stream);
   return launch_sum(static_cast<const double*>(x.data()), x.numel(), cuda_stream);

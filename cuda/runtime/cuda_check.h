@@ -3,7 +3,11 @@
 
 #include <cuda_runtime_api.h>
 
+#include <cstdint>
 #include <string>
+
+#include "mlforge/array.h"
+#include "mlforge/device.h"
 
 #include "mlforge/error.h"
 
@@ -44,11 +48,14 @@ class DeviceGuard {
   int previous_ = 0;
 };
 
-// Device memory owned by one scope; freed on every exit path.
+// Stream-ordered device memory owned by one scope (cudaMallocAsync / cudaFreeAsync on `stream`,
+// so temporaries never synchronise the device); freed on every exit path.
 class DeviceBuffer {
  public:
-  explicit DeviceBuffer(std::size_t bytes) { MLFORGE_CUDA_CHECK(cudaMalloc(&data_, bytes)); }
-  ~DeviceBuffer() { cudaFree(data_); }
+  explicit DeviceBuffer(std::size_t bytes, cudaStream_t stream = nullptr) : stream_(stream) {
+    MLFORGE_CUDA_CHECK(cudaMallocAsync(&data_, bytes == 0 ? 1 : bytes, stream));
+  }
+  ~DeviceBuffer() { cudaFreeAsync(data_, stream_); }
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
   template <class T>
@@ -56,6 +63,40 @@ class DeviceBuffer {
 
  private:
   void* data_ = nullptr;
+  cudaStream_t stream_ = nullptr;
 };
+
+// A device-side "first bad element" slot: kernels atomicMin the index of an offending element,
+// the host reads it back after the stream synchronises (kNone when all was well).
+class ErrorSlot {
+ public:
+  static constexpr long long kNone = 0x7fffffffffffffffLL;
+  explicit ErrorSlot(cudaStream_t stream) : buffer_(sizeof(long long), stream), stream_(stream) {
+    MLFORGE_CUDA_CHECK(cudaMemcpyAsync(buffer_.as<long long>(), &kNone, sizeof(long long), cudaMemcpyHostToDevice, stream));
+  }
+  long long* device() const { return buffer_.as<long long>(); }
+  // Synchronises the stream; returns the first flagged index or kNone.
+  long long read() const {
+    long long host = kNone;
+    MLFORGE_CUDA_CHECK(cudaMemcpyAsync(&host, buffer_.as<long long>(), sizeof(long long), cudaMemcpyDeviceToHost, stream_));
+    MLFORGE_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    return host;
+  }
+
+ private:
+  DeviceBuffer buffer_;
+  cudaStream_t stream_;
+};
+
+// Grid size for n elements with `block` threads each, capped for grid-stride loops.
+inline int grid_for(std::int64_t n, int block, int cap = 65535) {
+  const std::int64_t blocks = (n + block - 1) / block;
+  return static_cast<int>(blocks < 1 ? 1 : (blocks > cap ? cap : blocks));
+}
+
+inline cudaStream_t to_cuda(Stream stream) { return static_cast<cudaStream_t>(stream.handle); }
+
+// The device index of an array (resolving -1 from __cuda_array_interface__ by its pointer).
+inline int device_index(const ArrayView& a) { return a.device().index >= 0 ? a.device().index : device_of(a.data()); }
 
 }  // namespace mlforge::detail::cuda

@@ -1,6 +1,8 @@
-// Compute kernels. Each has a CPU implementation (vectorisable loops on the shared pool) and, when
-// built with CUDA, a CUDA one with the same signature, chosen by the device of the input. The CPU
-// implementation is the CUDA one's test reference.
+// Compute kernels. Each has a CPU implementation (vectorisable loops on the shared pool); those
+// taking a `Stream` also have a CUDA one with the same signature, chosen by the device of the
+// inputs (all on one device), run on that stream. The CPU implementation is the CUDA one's test
+// reference. Value checks that need the data (targets, priorities, finiteness) run on the device
+// for CUDA inputs and raise the same InvalidArgument.
 //
 // Thread-safety: pure functions over caller-owned memory. Blocking: CUDA variants run on the given
 // stream and synchronise it before returning a host value.
@@ -35,7 +37,8 @@ MLFORGE_API void stream_triad(const ArrayView& a, const ArrayView& b, const Arra
 // InvalidArgument for an empty row set, mismatched lengths, wrong dtype/layout or bad parameters.
 
 /// out[d] = sum_k weights[k] * rows[k][d]; weights [K] float64 (finite), out [D] float32.
-MLFORGE_API void weighted_sum(const std::vector<ArrayView>& rows, const ArrayView& weights, const ArrayView& out);
+MLFORGE_API void weighted_sum(const std::vector<ArrayView>& rows, const ArrayView& weights, const ArrayView& out,
+                              Stream stream = {});
 
 /// Coordinate-wise median (Yin et al. 2018): out[d] = median_k rows[k][d], the mean of the two
 /// middle values for even K (numpy.median's definition). NaN anywhere in a coordinate gives NaN.
@@ -71,14 +74,15 @@ MLFORGE_API void clip_rows(const std::vector<ArrayView>& rows, double max_norm, 
 /// Throws InvalidArgument for wrong dtypes/shapes/layout, for a target outside [0, V) where the
 /// mask is set (naming b, t and the value), and for mask values that are not finite.
 MLFORGE_API void sequence_logprobs(const ArrayView& logits, const ArrayView& targets, const ArrayView& mask,
-                                   const ArrayView& seq_logps, const ArrayView& lse);
+                                   const ArrayView& seq_logps, const ArrayView& lse, Stream stream = {});
 
 /// Backward of sequence_logprobs: grad_logits[b, t, v] = grad_seq[b] * mask[b, t] *
 /// ([v == targets[b, t]] - exp(logits[b, t, v] - lse[b, t])). grad_logits has the logits' shape
 /// and dtype; grad_seq [B] and lse have the forward's output dtype. Same errors as the forward.
 MLFORGE_API void sequence_logprobs_backward(const ArrayView& logits, const ArrayView& targets,
                                             const ArrayView& mask, const ArrayView& lse,
-                                            const ArrayView& grad_seq, const ArrayView& grad_logits);
+                                            const ArrayView& grad_seq, const ArrayView& grad_logits,
+                                            Stream stream = {});
 
 /// The DPO loss family on per-sequence log-probabilities, with
 ///   x = (policy_chosen - policy_rejected) - (ref_chosen - ref_rejected):
@@ -97,7 +101,8 @@ enum class DpoLoss : int { kSigmoid = 0, kIpo = 1, kHinge = 2, kRobust = 3 };
 /// (outside [0, 0.5) for kRobust), shape/dtype mismatches, and non-finite inputs (naming the index).
 MLFORGE_API void dpo_loss(const ArrayView& policy_chosen, const ArrayView& policy_rejected,
                           const ArrayView& ref_chosen, const ArrayView& ref_rejected, double beta, DpoLoss type,
-                          double label_smoothing, const ArrayView& losses, const ArrayView& dloss_dx);
+                          double label_smoothing, const ArrayView& losses, const ArrayView& dloss_dx,
+                          Stream stream = {});
 
 /// Generalised advantage estimation (Schulman et al. 2016) by a reverse scan per row:
 ///   delta_t = r_t + gamma * V_{t+1} * (1 - done_t) - V_t
@@ -106,7 +111,7 @@ MLFORGE_API void dpo_loss(const ArrayView& policy_chosen, const ArrayView& polic
 /// (bool, uint8 or float32; done_t = 1 ends the episode after step t). Outputs advantages and
 /// returns [B, T] float32, accumulated in float64. Rows run in parallel; deterministic.
 MLFORGE_API void gae(const ArrayView& rewards, const ArrayView& values, const ArrayView& dones, double gamma,
-                     double lambda, const ArrayView& advantages, const ArrayView& returns);
+                     double lambda, const ArrayView& advantages, const ArrayView& returns, Stream stream = {});
 
 }  // namespace mlforge
 
@@ -123,7 +128,7 @@ namespace mlforge {
 /// step >= 1 counts this step. Throws InvalidArgument for bad shapes or hyper-parameters.
 MLFORGE_API void adam_step(const ArrayView& param, const ArrayView& grad, const ArrayView& exp_avg,
                            const ArrayView& exp_avg_sq, std::int64_t step, double lr, double beta1, double beta2,
-                           double eps, double weight_decay, bool decoupled_weight_decay);
+                           double eps, double weight_decay, bool decoupled_weight_decay, Stream stream = {});
 
 /// Modulus of the MinHash permutations: the Mersenne prime 2^61 - 1.
 inline constexpr std::uint64_t kMinhashPrime = (std::uint64_t{1} << 61) - 1;
@@ -151,11 +156,13 @@ MLFORGE_API void simhash(const ArrayView& token_hashes, const ArrayView& offsets
 /// affected ancestor from its children (no drift). Everything is validated before anything is
 /// written: an index outside [0, capacity) or a NaN, infinite or negative priority throws
 /// InvalidArgument naming it and leaves the tree untouched.
-MLFORGE_API void sumtree_update(const ArrayView& tree, const ArrayView& indices, const ArrayView& priorities);
+MLFORGE_API void sumtree_update(const ArrayView& tree, const ArrayView& indices, const ArrayView& priorities,
+                                Stream stream = {});
 
 /// For each value in [0, total) finds the leaf whose prefix interval holds it (the index i with
 /// prefix(i) <= value < prefix(i + 1)); never returns a zero-priority leaf. values [n] float64,
 /// out_indices [n] int64. Throws InvalidArgument for values outside [0, total) or an empty tree.
-MLFORGE_API void sumtree_search(const ArrayView& tree, const ArrayView& values, const ArrayView& out_indices);
+MLFORGE_API void sumtree_search(const ArrayView& tree, const ArrayView& values, const ArrayView& out_indices,
+                                Stream stream = {});
 
 }  // namespace mlforge

@@ -44,12 +44,14 @@ class MLFORGE_API CounterRng {
 };
 
 /// Fills `out` (float32 or float64, contiguous, writable) with uniform values in [low, high):
-/// out[i] = low + (high - low) * uniform(offset + i). Multi-threaded and deterministic.
+/// out[i] = low + (high - low) * uniform(offset + i). Multi-threaded and deterministic. A CUDA `out`
+/// is filled on `cuda_stream` with the same integers: uniform values are bit-identical to the CPU's,
+/// normal values agree to float64 rounding (CUDA's log/sin/cos are not glibc's).
 MLFORGE_API void fill_uniform(const ArrayView& out, std::uint64_t seed, std::uint64_t stream,
-                              std::uint64_t offset, double low = 0.0, double high = 1.0);
+                              std::uint64_t offset, double low = 0.0, double high = 1.0, Stream cuda_stream = {});
 
 /// Fills `out` with normal values: out[i] = mean + std * normal(offset + i).
 MLFORGE_API void fill_normal(const ArrayView& out, std::uint64_t seed, std::uint64_t stream,
-                             std::uint64_t offset, double mean = 0.0, double std = 1.0);
+                             std::uint64_t offset, double mean = 0.0, double std = 1.0, Stream cuda_stream = {});
 
 }  // namespace mlforge

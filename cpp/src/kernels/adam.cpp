@@ -1,5 +1,6 @@
 #include <cmath>
 
+#include "backend/cuda_entry.h"
 #include "core/simd.h"
 #include "kernels/checks.h"
 #include "mlforge/kernels.h"
@@ -33,7 +34,7 @@ MLFORGE_TARGET_CLONES void adam_range(float* p, const float* g_in, float* m, flo
 
 void adam_step(const ArrayView& param, const ArrayView& grad, const ArrayView& exp_avg, const ArrayView& exp_avg_sq,
                std::int64_t step, double lr, double beta1, double beta2, double eps, double weight_decay,
-               bool decoupled_weight_decay) {
+               bool decoupled_weight_decay, Stream stream) {
   constexpr const char* op = "kernels.adam_step";
   const std::int64_t n = param.numel();
   detail::require_like(op, "param", param, param, DType::kFloat32, true);
@@ -47,6 +48,10 @@ void adam_step(const ArrayView& param, const ArrayView& grad, const ArrayView& e
   MLFORGE_CHECK(std::isfinite(eps) && eps >= 0.0, InvalidArgument, "[", op, "] eps must be finite and >= 0, got ", eps);
   MLFORGE_CHECK(std::isfinite(weight_decay) && weight_decay >= 0.0, InvalidArgument, "[", op,
                 "] weight_decay must be finite and >= 0, got ", weight_decay);
+  if (param.device().is_cuda()) {
+    return detail::cuda::adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay,
+                                   decoupled_weight_decay, stream);
+  }
   const double bias_correction1 = 1.0 - std::pow(beta1, static_cast<double>(step));
   const double bias_correction2 = 1.0 - std::pow(beta2, static_cast<double>(step));
   const AdamScalars s{static_cast<float>(lr),

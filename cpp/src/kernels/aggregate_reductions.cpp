@@ -3,6 +3,7 @@
 #include <cmath>
 #include <vector>
 
+#include "backend/cuda_entry.h"
 #include "core/simd.h"
 #include "kernels/checks.h"
 #include "mlforge/kernels.h"
@@ -64,12 +65,14 @@ bool has_nan(const float* values, std::int64_t k) {
 
 }  // namespace
 
-void weighted_sum(const std::vector<ArrayView>& rows, const ArrayView& weights, const ArrayView& out) {
+void weighted_sum(const std::vector<ArrayView>& rows, const ArrayView& weights, const ArrayView& out, Stream stream) {
   constexpr const char* op = "kernels.weighted_sum";
-  const std::int64_t length = detail::require_rows(op, rows);
+  const DeviceType where = rows.empty() ? DeviceType::kCPU : rows[0].device().type;
+  const std::int64_t length = detail::require_rows(op, rows, false, where);
   const auto k = static_cast<std::int64_t>(rows.size());
-  detail::require_array(op, "weights", weights, {DType::kFloat64}, {k});
-  detail::require_array(op, "out", out, {DType::kFloat32}, {length}, true);
+  detail::require_array(op, "weights", weights, {DType::kFloat64}, {k}, false, where);
+  detail::require_array(op, "out", out, {DType::kFloat32}, {length}, true, where);
+  if (where == DeviceType::kCUDA) return detail::cuda::weighted_sum(rows, weights, out, stream);
   const auto* w = static_cast<const double*>(weights.data());
   for (std::int64_t i = 0; i < k; ++i) {
     MLFORGE_CHECK(std::isfinite(w[i]), InvalidArgument, "[", op, "] weights[", i, "] must be finite, got ", w[i]);

@@ -13,8 +13,9 @@ namespace mlforge::detail {
 
 // A contiguous CPU array of one of `dtypes`, with exactly the given shape, writable if `output`.
 inline void require_array(const char* op, const char* name, const ArrayView& a, std::initializer_list<DType> dtypes,
-                          std::initializer_list<std::int64_t> shape, bool output = false) {
-  a.require_device(op, name, DeviceType::kCPU);
+                          std::initializer_list<std::int64_t> shape, bool output = false,
+                          DeviceType device = DeviceType::kCPU) {
+  a.require_device(op, name, device);
   bool dtype_ok = false;
   for (DType d : dtypes) dtype_ok = dtype_ok || a.dtype() == d;
   if (!dtype_ok) {
@@ -38,7 +39,7 @@ inline void require_array(const char* op, const char* name, const ArrayView& a, 
 // A contiguous CPU array of `dtype` with exactly `reference`'s shape (any rank).
 inline void require_like(const char* op, const char* name, const ArrayView& a, const ArrayView& reference, DType dtype,
                          bool output = false) {
-  a.require_device(op, name, DeviceType::kCPU);
+  a.require_device(op, name, reference.device().type);
   a.require_dtype(op, name, dtype);
   bool same = a.ndim() == reference.ndim();
   for (int axis = 0; same && axis < a.ndim(); ++axis) same = a.shape(axis) == reference.shape(axis);
@@ -59,14 +60,15 @@ inline double mask_value(const ArrayView& mask, std::int64_t i) {
 }
 
 // K >= 1 row views, each a contiguous float32 CPU vector of one common length; returns D.
-inline std::int64_t require_rows(const char* op, const std::vector<ArrayView>& rows, bool writable = false) {
+inline std::int64_t require_rows(const char* op, const std::vector<ArrayView>& rows, bool writable = false,
+                                 DeviceType device = DeviceType::kCPU) {
   MLFORGE_CHECK(!rows.empty(), InvalidArgument, "[", op, "] updates: at least one update is needed, got none");
   const std::int64_t length = rows[0].ndim() == 1 ? rows[0].shape(0) : -1;
   for (std::size_t k = 0; k < rows.size(); ++k) {
     const std::string name = "updates[" + std::to_string(k) + "]";
     MLFORGE_CHECK(rows[k].ndim() == 1 && rows[k].shape(0) == length, InvalidArgument, "[", op, "] ", name,
                   ": expected a vector of length ", length, " like updates[0], got ", rows[k].describe());
-    require_array(op, name.c_str(), rows[k], {DType::kFloat32}, {length}, writable);
+    require_array(op, name.c_str(), rows[k], {DType::kFloat32}, {length}, writable, device);
   }
   return length;
 }

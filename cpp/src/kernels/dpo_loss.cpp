@@ -1,5 +1,6 @@
 #include <cmath>
 
+#include "backend/cuda_entry.h"
 #include "kernels/checks.h"
 #include "mlforge/kernels.h"
 #include "mlforge/parallel.h"
@@ -79,7 +80,7 @@ void run(const ArrayView& pc, const ArrayView& pr, const ArrayView& rc, const Ar
 
 void dpo_loss(const ArrayView& policy_chosen, const ArrayView& policy_rejected, const ArrayView& ref_chosen,
               const ArrayView& ref_rejected, double beta, DpoLoss type, double label_smoothing,
-              const ArrayView& losses, const ArrayView& dloss_dx) {
+              const ArrayView& losses, const ArrayView& dloss_dx, Stream stream) {
   constexpr const char* op = "kernels.dpo_loss";
   MLFORGE_CHECK(policy_chosen.ndim() == 1, InvalidArgument, "[", op, "] policy_chosen: expected [B], got ",
                 policy_chosen.describe());
@@ -87,12 +88,13 @@ void dpo_loss(const ArrayView& policy_chosen, const ArrayView& policy_rejected, 
   const DType dtype = policy_chosen.dtype();
   MLFORGE_CHECK(dtype == DType::kFloat32 || dtype == DType::kFloat64, InvalidArgument, "[", op,
                 "] policy_chosen: expected dtype float32 or float64, got ", policy_chosen.describe());
-  detail::require_array(op, "policy_chosen", policy_chosen, {dtype}, {n});
-  detail::require_array(op, "policy_rejected", policy_rejected, {dtype}, {n});
-  detail::require_array(op, "ref_chosen", ref_chosen, {dtype}, {n});
-  detail::require_array(op, "ref_rejected", ref_rejected, {dtype}, {n});
-  detail::require_array(op, "losses", losses, {dtype}, {n}, true);
-  detail::require_array(op, "dloss_dx", dloss_dx, {dtype}, {n}, true);
+  const DeviceType where = policy_chosen.device().type;
+  detail::require_array(op, "policy_chosen", policy_chosen, {dtype}, {n}, false, where);
+  detail::require_array(op, "policy_rejected", policy_rejected, {dtype}, {n}, false, where);
+  detail::require_array(op, "ref_chosen", ref_chosen, {dtype}, {n}, false, where);
+  detail::require_array(op, "ref_rejected", ref_rejected, {dtype}, {n}, false, where);
+  detail::require_array(op, "losses", losses, {dtype}, {n}, true, where);
+  detail::require_array(op, "dloss_dx", dloss_dx, {dtype}, {n}, true, where);
   MLFORGE_CHECK(std::isfinite(beta) && beta > 0.0, InvalidArgument, "[", op, "] beta must be finite and > 0, got ",
                 beta);
   const int kind = static_cast<int>(type);
@@ -102,6 +104,10 @@ void dpo_loss(const ArrayView& policy_chosen, const ArrayView& policy_rejected, 
                     (label_smoothing < upper || (upper == 1.0 && label_smoothing == 1.0)),
                 InvalidArgument, "[", op, "] label_smoothing must be in [0, ", upper == 1.0 ? "1]" : "0.5)", ", got ",
                 label_smoothing);
+  if (where == DeviceType::kCUDA) {
+    return detail::cuda::dpo_loss(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta, kind,
+                                  label_smoothing, losses, dloss_dx, stream);
+  }
   if (dtype == DType::kFloat32) {
     run<float>(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta, type, label_smoothing, losses, dloss_dx);
   } else {

@@ -1,5 +1,6 @@
 #include <cmath>
 
+#include "backend/cuda_entry.h"
 #include "kernels/checks.h"
 #include "mlforge/kernels.h"
 #include "mlforge/parallel.h"
@@ -7,20 +8,23 @@
 namespace mlforge {
 
 void gae(const ArrayView& rewards, const ArrayView& values, const ArrayView& dones, double gamma, double lambda,
-         const ArrayView& advantages, const ArrayView& returns) {
+         const ArrayView& advantages, const ArrayView& returns, Stream stream) {
   constexpr const char* op = "kernels.gae";
   MLFORGE_CHECK(rewards.ndim() == 2, InvalidArgument, "[", op, "] rewards: expected [B, T], got ", rewards.describe());
   const std::int64_t batch = rewards.shape(0);
   const std::int64_t steps = rewards.shape(1);
-  detail::require_array(op, "rewards", rewards, {DType::kFloat32}, {batch, steps});
-  detail::require_array(op, "values", values, {DType::kFloat32}, {batch, steps + 1});
-  detail::require_array(op, "dones", dones, {DType::kBool, DType::kUInt8, DType::kFloat32}, {batch, steps});
-  detail::require_array(op, "advantages", advantages, {DType::kFloat32}, {batch, steps}, true);
-  detail::require_array(op, "returns", returns, {DType::kFloat32}, {batch, steps}, true);
+  const DeviceType where = rewards.device().type;
+  detail::require_array(op, "rewards", rewards, {DType::kFloat32}, {batch, steps}, false, where);
+  detail::require_array(op, "values", values, {DType::kFloat32}, {batch, steps + 1}, false, where);
+  detail::require_array(op, "dones", dones, {DType::kBool, DType::kUInt8, DType::kFloat32}, {batch, steps}, false,
+                        where);
+  detail::require_array(op, "advantages", advantages, {DType::kFloat32}, {batch, steps}, true, where);
+  detail::require_array(op, "returns", returns, {DType::kFloat32}, {batch, steps}, true, where);
   MLFORGE_CHECK(std::isfinite(gamma) && gamma >= 0.0 && gamma <= 1.0, InvalidArgument, "[", op,
                 "] gamma must be in [0, 1], got ", gamma);
   MLFORGE_CHECK(std::isfinite(lambda) && lambda >= 0.0 && lambda <= 1.0, InvalidArgument, "[", op,
                 "] lambda must be in [0, 1], got ", lambda);
+  if (where == DeviceType::kCUDA) return detail::cuda::gae(rewards, values, dones, gamma, lambda, advantages, returns, stream);
 
   const auto* r = static_cast<const float*>(rewards.data());
   const auto* v = static_cast<const float*>(values.data());

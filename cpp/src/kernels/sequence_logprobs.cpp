@@ -6,6 +6,7 @@
 #include <limits>
 #include <vector>
 
+#include "backend/cuda_entry.h"
 #include "core/simd.h"
 #include "kernels/checks.h"
 #include "kernels/fast_math.h"
@@ -126,11 +127,14 @@ struct Dims {
 Dims check_inputs(const char* op, const ArrayView& logits, const ArrayView& targets, const ArrayView& mask) {
   MLFORGE_CHECK(logits.ndim() == 3, InvalidArgument, "[", op, "] logits: expected [B, T, V], got ", logits.describe());
   const Dims d{logits.shape(0), logits.shape(1), logits.shape(2)};
+  const DeviceType where = logits.device().type;
   detail::require_array(op, "logits", logits, {DType::kFloat32, DType::kBFloat16, DType::kFloat64},
-                        {d.batch, d.steps, d.vocab});
+                        {d.batch, d.steps, d.vocab}, false, where);
   MLFORGE_CHECK(d.vocab >= 1, InvalidArgument, "[", op, "] logits: the vocabulary axis is empty");
-  detail::require_array(op, "targets", targets, {DType::kInt64}, {d.batch, d.steps});
-  detail::require_array(op, "mask", mask, {DType::kFloat32, DType::kUInt8, DType::kBool}, {d.batch, d.steps});
+  detail::require_array(op, "targets", targets, {DType::kInt64}, {d.batch, d.steps}, false, where);
+  detail::require_array(op, "mask", mask, {DType::kFloat32, DType::kUInt8, DType::kBool}, {d.batch, d.steps}, false,
+                        where);
+  if (where == DeviceType::kCUDA) return d;  // the device checks targets and mask itself
   const auto* ids = static_cast<const std::int64_t*>(targets.data());
   for (std::int64_t i = 0; i < d.batch * d.steps; ++i) {
     const double m = detail::mask_value(mask, i);
@@ -146,12 +150,14 @@ Dims check_inputs(const char* op, const ArrayView& logits, const ArrayView& targ
 }  // namespace
 
 void sequence_logprobs(const ArrayView& logits, const ArrayView& targets, const ArrayView& mask,
-                       const ArrayView& seq_logps, const ArrayView& lse) {
+                       const ArrayView& seq_logps, const ArrayView& lse, Stream stream) {
   constexpr const char* op = "kernels.sequence_logprobs";
   const Dims d = check_inputs(op, logits, targets, mask);
   const DType stats = statistics_dtype(logits);
-  detail::require_array(op, "seq_logps", seq_logps, {stats}, {d.batch}, true);
-  detail::require_array(op, "lse", lse, {stats}, {d.batch, d.steps}, true);
+  const DeviceType where = logits.device().type;
+  detail::require_array(op, "seq_logps", seq_logps, {stats}, {d.batch}, true, where);
+  detail::require_array(op, "lse", lse, {stats}, {d.batch, d.steps}, true, where);
+  if (where == DeviceType::kCUDA) return detail::cuda::sequence_logprobs(logits, targets, mask, seq_logps, lse, stream);
   const auto* ids = static_cast<const std::int64_t*>(targets.data());
   std::vector<double> token_logps(static_cast<std::size_t>(d.batch * d.steps), 0.0);
   std::vector<double> row_lses(token_logps.size(), 0.0);
@@ -195,13 +201,18 @@ void sequence_logprobs(const ArrayView& logits, const ArrayView& targets, const 
 }
 
 void sequence_logprobs_backward(const ArrayView& logits, const ArrayView& targets, const ArrayView& mask,
-                                const ArrayView& lse, const ArrayView& grad_seq, const ArrayView& grad_logits) {
+                                const ArrayView& lse, const ArrayView& grad_seq, const ArrayView& grad_logits,
+                                Stream stream) {
   constexpr const char* op = "kernels.sequence_logprobs_backward";
   const Dims d = check_inputs(op, logits, targets, mask);
   const DType stats = statistics_dtype(logits);
-  detail::require_array(op, "lse", lse, {stats}, {d.batch, d.steps});
-  detail::require_array(op, "grad_seq", grad_seq, {stats}, {d.batch});
-  detail::require_array(op, "grad_logits", grad_logits, {logits.dtype()}, {d.batch, d.steps, d.vocab}, true);
+  const DeviceType where = logits.device().type;
+  detail::require_array(op, "lse", lse, {stats}, {d.batch, d.steps}, false, where);
+  detail::require_array(op, "grad_seq", grad_seq, {stats}, {d.batch}, false, where);
+  detail::require_array(op, "grad_logits", grad_logits, {logits.dtype()}, {d.batch, d.steps, d.vocab}, true, where);
+  if (where == DeviceType::kCUDA) {
+    return detail::cuda::sequence_logprobs_backward(logits, targets, mask, lse, grad_seq, grad_logits, stream);
+  }
   const auto* ids = static_cast<const std::int64_t*>(targets.data());
   const std::size_t row_bytes = static_cast<std::size_t>(d.vocab) * dtype_size(logits.dtype());
   parallel_for(0, d.batch * d.steps, kRowGrain, [&](std::int64_t lo, std::int64_t hi) {

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <vector>
 
+#include "backend/cuda_entry.h"
 #include "kernels/checks.h"
 #include "mlforge/kernels.h"
 #include "mlforge/parallel.h"
@@ -16,19 +17,21 @@ std::int64_t check_tree(const char* op, const ArrayView& tree) {
   const std::int64_t capacity = size / 2;
   MLFORGE_CHECK(size >= 2 && size % 2 == 0 && (capacity & (capacity - 1)) == 0, InvalidArgument, "[", op,
                 "] tree: length must be 2 * capacity with capacity a power of two, got ", size);
-  detail::require_array(op, "tree", tree, {DType::kFloat64}, {size});
+  detail::require_array(op, "tree", tree, {DType::kFloat64}, {size}, false, tree.device().type);
   return capacity;
 }
 
 }  // namespace
 
-void sumtree_update(const ArrayView& tree, const ArrayView& indices, const ArrayView& priorities) {
+void sumtree_update(const ArrayView& tree, const ArrayView& indices, const ArrayView& priorities, Stream stream) {
   constexpr const char* op = "kernels.sumtree_update";
   const std::int64_t capacity = check_tree(op, tree);
   tree.require_writable(op, "tree");
   const std::int64_t n = indices.ndim() == 1 ? indices.shape(0) : -1;
-  detail::require_array(op, "indices", indices, {DType::kInt64}, {n});
-  detail::require_array(op, "priorities", priorities, {DType::kFloat64}, {n});
+  const DeviceType where = tree.device().type;
+  detail::require_array(op, "indices", indices, {DType::kInt64}, {n}, false, where);
+  detail::require_array(op, "priorities", priorities, {DType::kFloat64}, {n}, false, where);
+  if (where == DeviceType::kCUDA) return detail::cuda::sumtree_update(tree, indices, priorities, stream);
   const auto* idx = static_cast<const std::int64_t*>(indices.data());
   const auto* prio = static_cast<const double*>(priorities.data());
   for (std::int64_t j = 0; j < n; ++j) {  // validate everything first: a bad batch changes nothing
@@ -55,12 +58,14 @@ void sumtree_update(const ArrayView& tree, const ArrayView& indices, const Array
   }
 }
 
-void sumtree_search(const ArrayView& tree, const ArrayView& values, const ArrayView& out_indices) {
+void sumtree_search(const ArrayView& tree, const ArrayView& values, const ArrayView& out_indices, Stream stream) {
   constexpr const char* op = "kernels.sumtree_search";
   const std::int64_t capacity = check_tree(op, tree);
   const std::int64_t n = values.ndim() == 1 ? values.shape(0) : -1;
-  detail::require_array(op, "values", values, {DType::kFloat64}, {n});
-  detail::require_array(op, "out_indices", out_indices, {DType::kInt64}, {n}, true);
+  const DeviceType where = tree.device().type;
+  detail::require_array(op, "values", values, {DType::kFloat64}, {n}, false, where);
+  detail::require_array(op, "out_indices", out_indices, {DType::kInt64}, {n}, true, where);
+  if (where == DeviceType::kCUDA) return detail::cuda::sumtree_search(tree, values, out_indices, stream);
   const auto* t = static_cast<const double*>(tree.data());
   const auto* v = static_cast<const double*>(values.data());
   const double total = t[1];

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numbers>
 
+#include "backend/cuda_entry.h"
 #include "mlforge/error.h"
 #include "mlforge/parallel.h"
 #include "random/philox.h"
@@ -14,7 +15,6 @@ namespace {
 constexpr std::int64_t kFillGrain = 1 << 14;
 
 void check_output(const char* op, const ArrayView& out) {
-  out.require_device(op, "out", DeviceType::kCPU);
   MLFORGE_CHECK(out.dtype() == DType::kFloat32 || out.dtype() == DType::kFloat64, InvalidArgument, "[", op,
                 "] out: expected dtype float32 or float64, got ", out.describe());
   out.require_contiguous(op, "out");
@@ -82,11 +82,12 @@ double CounterRng::normal(std::uint64_t index) const noexcept {
 }
 
 void fill_uniform(const ArrayView& out, std::uint64_t seed, std::uint64_t stream, std::uint64_t offset, double low,
-                  double high) {
+                  double high, Stream cuda_stream) {
   constexpr const char* op = "random.uniform";
   check_output(op, out);
   MLFORGE_CHECK(std::isfinite(low) && std::isfinite(high) && low < high, InvalidArgument, "[", op,
                 "] low and high must be finite with low < high, got low=", low, ", high=", high);
+  if (out.device().is_cuda()) return detail::cuda::fill_uniform(out, seed, stream, offset, low, high, cuda_stream);
   const CounterRng rng(seed, stream);
   const double span = high - low;
   // Rounding (to float32, or of low + span * u) can land exactly on `high`: clamp to the value just
@@ -101,12 +102,13 @@ void fill_uniform(const ArrayView& out, std::uint64_t seed, std::uint64_t stream
 }
 
 void fill_normal(const ArrayView& out, std::uint64_t seed, std::uint64_t stream, std::uint64_t offset, double mean,
-                 double std) {
+                 double std, Stream cuda_stream) {
   constexpr const char* op = "random.normal";
   check_output(op, out);
   MLFORGE_CHECK(std::isfinite(mean), InvalidArgument, "[", op, "] mean must be finite, got ", mean);
   MLFORGE_CHECK(std::isfinite(std) && std >= 0.0, InvalidArgument, "[", op,
                 "] std must be finite and >= 0, got ", std);
+  if (out.device().is_cuda()) return detail::cuda::fill_normal(out, seed, stream, offset, mean, std, cuda_stream);
   const CounterRng rng(seed, stream);
   fill_any(out, offset, [&](std::uint64_t block_index, double values[4]) {
     normal_block(rng.block(block_index), values);
