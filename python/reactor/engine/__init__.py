@@ -15,6 +15,7 @@ from reactor.engine.aggregate import (
     pairwise_sq_distances,
     row_norms,
     weighted_sum,
+    weighted_sum_into,
 )
 from reactor.engine.arrays import ArrayInfo, describe_array
 from reactor.engine.build import BuildInfo, build_info, cuda_available, version
@@ -76,6 +77,7 @@ __all__ = [
     "uniform",
     "version",
     "weighted_sum",
+    "weighted_sum_into",
 ]
 
 apply_core_settings()

@@ -34,3 +34,17 @@ def check_finite(op: str, name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)):
         raise InvalidArgumentError(f"[{op}] {name} must be a finite number, got {value!r}")
     return float(value)
+
+
+def stream_handle(op: str, stream: Any) -> int:
+    """A CUDA stream as the engine takes it: ``None`` (legacy default), a raw ``cudaStream_t`` int,
+    or an object with ``.cuda_stream`` (``torch.cuda.Stream``).
+    """
+    if stream is None:
+        return 0
+    handle = getattr(stream, "cuda_stream", stream)
+    if isinstance(handle, bool) or not isinstance(handle, int) or handle < 0:
+        raise InvalidArgumentError(
+            f"[{op}] stream must be None, a CUDA stream handle or a torch stream, got {stream!r}"
+        )
+    return handle

@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from reactor import _mlforge
-from reactor.engine._validate import check_finite
+from reactor.engine._validate import check_finite, stream_handle
 
 __all__ = [
     "clip_rows",
@@ -20,6 +20,7 @@ __all__ = [
     "pairwise_sq_distances",
     "row_norms",
     "weighted_sum",
+    "weighted_sum_into",
 ]
 
 Updates = npt.NDArray[np.float32] | Sequence[Any]
@@ -34,12 +35,20 @@ def _shape(updates: Updates) -> tuple[int, int]:
 
 
 def weighted_sum(updates: Updates, weights: Any = None) -> npt.NDArray[np.float32]:
-    """``sum_k weights[k] * updates[k]`` (weights default to 1); divide by ``sum(weights)`` for FedAvg."""
+    """``sum_k weights[k] * updates[k]`` (weights default to 1); divide by ``sum(weights)`` for FedAvg.
+
+    CPU arrays; for CUDA tensors use :func:`weighted_sum_into` with a device output.
+    """
     k, d = _shape(updates)
     w = np.ones(k) if weights is None else np.ascontiguousarray(weights, dtype=np.float64)
     out = np.empty(d, dtype=np.float32)
-    _mlforge.weighted_sum(updates, w, out)
+    _mlforge.weighted_sum(updates, w, out, 0)
     return out
+
+
+def weighted_sum_into(updates: Any, weights: Any, out: Any, *, stream: Any = None) -> None:
+    """``out = sum_k weights[k] * updates[k]`` for caller-provided arrays on one device (CPU or CUDA)."""
+    _mlforge.weighted_sum(updates, weights, out, stream_handle("kernels.weighted_sum", stream))
 
 
 def coordinate_median(updates: Updates) -> npt.NDArray[np.float32]:

@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from reactor import _mlforge
-from reactor.engine._validate import check_count, check_finite, check_uint64
+from reactor.engine._validate import check_count, check_finite, check_uint64, stream_handle
 
 __all__ = ["fill_normal", "fill_uniform", "normal", "uniform"]
 
@@ -63,14 +63,33 @@ def normal(
 
 
 def fill_uniform(
-    out: Any, *, seed: int, stream: int = 0, offset: int = 0, low: float = 0.0, high: float = 1.0
+    out: Any,
+    *,
+    seed: int,
+    stream: int = 0,
+    offset: int = 0,
+    low: float = 0.0,
+    high: float = 1.0,
+    cuda_stream: Any = None,
 ) -> None:
-    """Fill ``out`` (writable, contiguous float32/float64 numpy array or CPU tensor) in place."""
-    _mlforge.fill_uniform(out, *_stream_args("random.uniform", seed, stream, offset, low=low, high=high))
+    """Fill ``out`` (writable, contiguous float32/float64; numpy, CPU or CUDA tensor) in place.
+
+    On CUDA the values are bit-identical to the CPU's; ``cuda_stream`` is the stream to run on.
+    """
+    args = _stream_args("random.uniform", seed, stream, offset, low=low, high=high)
+    _mlforge.fill_uniform(out, *args, stream_handle("random.uniform", cuda_stream))
 
 
 def fill_normal(
-    out: Any, *, seed: int, stream: int = 0, offset: int = 0, mean: float = 0.0, std: float = 1.0
+    out: Any,
+    *,
+    seed: int,
+    stream: int = 0,
+    offset: int = 0,
+    mean: float = 0.0,
+    std: float = 1.0,
+    cuda_stream: Any = None,
 ) -> None:
-    """Fill ``out`` in place with normal values ``mean + std * z``."""
-    _mlforge.fill_normal(out, *_stream_args("random.normal", seed, stream, offset, mean=mean, std=std))
+    """Fill ``out`` in place with normal values ``mean + std * z`` (CPU or CUDA, see fill_uniform)."""
+    args = _stream_args("random.normal", seed, stream, offset, mean=mean, std=std)
+    _mlforge.fill_normal(out, *args, stream_handle("random.normal", cuda_stream))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from reactor import _mlforge
-from reactor.engine._validate import check_finite
+from reactor.engine._validate import check_finite, stream_handle
 
 __all__ = [
     "DPO_LOSS_CODES",
@@ -23,21 +23,26 @@ __all__ = [
 DPO_LOSS_CODES: dict[str, int] = {"sigmoid": 0, "ipo": 1, "hinge": 2, "robust": 3}
 
 
-def sequence_logprobs(logits: Any, targets: Any, mask: Any, seq_logps: Any, lse: Any) -> None:
+def sequence_logprobs(
+    logits: Any, targets: Any, mask: Any, seq_logps: Any, lse: Any, *, stream: Any = None
+) -> None:
     """Fused log-softmax + gather + masked sum over the sequence (``mlforge::sequence_logprobs``).
 
     ``logits`` [B, T, V] float32/bfloat16/float64, ``targets`` [B, T] int64, ``mask`` [B, T]
     float32/uint8/bool; writes ``seq_logps`` [B] and ``lse`` [B, T] (float64 for float64 logits,
     else float32).
     """
-    _mlforge.sequence_logprobs(logits, targets, mask, seq_logps, lse)
+    _mlforge.sequence_logprobs(
+        logits, targets, mask, seq_logps, lse, stream_handle("kernels.sequence_logprobs", stream)
+    )
 
 
 def sequence_logprobs_backward(
-    logits: Any, targets: Any, mask: Any, lse: Any, grad_seq: Any, grad_logits: Any
+    logits: Any, targets: Any, mask: Any, lse: Any, grad_seq: Any, grad_logits: Any, *, stream: Any = None
 ) -> None:
     """Write d(sum of seq_logps * grad_seq)/d logits into ``grad_logits`` (logits' shape and dtype)."""
-    _mlforge.sequence_logprobs_backward(logits, targets, mask, lse, grad_seq, grad_logits)
+    handle = stream_handle("kernels.sequence_logprobs_backward", stream)
+    _mlforge.sequence_logprobs_backward(logits, targets, mask, lse, grad_seq, grad_logits, handle)
 
 
 def dpo_loss(
@@ -51,6 +56,7 @@ def dpo_loss(
     beta: float,
     loss_type: str,
     label_smoothing: float = 0.0,
+    stream: Any = None,
 ) -> None:
     """Per-pair DPO losses and their slopes d loss / d x, x = policy log-ratio - reference log-ratio."""
     op = "kernels.dpo_loss"
@@ -70,11 +76,20 @@ def dpo_loss(
         check_finite(op, "label_smoothing", label_smoothing),
         losses,
         dloss_dx,
+        stream_handle(op, stream),
     )
 
 
 def gae(
-    rewards: Any, values: Any, dones: Any, advantages: Any, returns: Any, *, gamma: float, lam: float
+    rewards: Any,
+    values: Any,
+    dones: Any,
+    advantages: Any,
+    returns: Any,
+    *,
+    gamma: float,
+    lam: float,
+    stream: Any = None,
 ) -> None:
     """Generalised advantage estimation into ``advantages`` and ``returns`` ([B, T] float32)."""
     op = "kernels.gae"
@@ -86,6 +101,7 @@ def gae(
         check_finite(op, "lam", lam),
         advantages,
         returns,
+        stream_handle(op, stream),
     )
 
 
@@ -106,6 +122,7 @@ def adam_step(
     eps: float = 1e-8,
     weight_decay: float = 0.0,
     decoupled_weight_decay: bool = False,
+    stream: Any = None,
 ) -> None:
     """One fused Adam (or AdamW with ``decoupled_weight_decay``) step in place, torch.optim semantics.
 
@@ -124,4 +141,5 @@ def adam_step(
         check_finite(op, "eps", eps),
         check_finite(op, "weight_decay", weight_decay),
         bool(decoupled_weight_decay),
+        stream_handle(op, stream),
     )

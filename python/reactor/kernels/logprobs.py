@@ -8,6 +8,7 @@ import torch
 
 from reactor import engine
 from reactor.errors import InvalidArgumentError
+from reactor.kernels._device import current_stream, engine_supports
 
 __all__ = ["sequence_logprobs"]
 
@@ -21,9 +22,11 @@ class _SequenceLogprobs(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         stats_dtype = torch.float64 if logits.dtype == torch.float64 else torch.float32
-        seq_logps = torch.empty(logits.shape[0], dtype=stats_dtype)
-        lse = torch.empty(logits.shape[:2], dtype=stats_dtype)
-        engine.sequence_logprobs(logits.detach(), targets, mask, seq_logps, lse)
+        seq_logps = torch.empty(logits.shape[0], dtype=stats_dtype, device=logits.device)
+        lse = torch.empty(logits.shape[:2], dtype=stats_dtype, device=logits.device)
+        engine.sequence_logprobs(
+            logits.detach(), targets, mask, seq_logps, lse, stream=current_stream(logits)
+        )
         ctx.save_for_backward(logits, targets, mask, lse)
         return seq_logps
 
@@ -34,7 +37,13 @@ class _SequenceLogprobs(torch.autograd.Function):
             return None, None, None
         grad_logits = torch.empty_like(logits, memory_format=torch.contiguous_format)
         engine.sequence_logprobs_backward(
-            logits.detach(), targets, mask, lse, grad_seq.to(lse.dtype).contiguous(), grad_logits
+            logits.detach(),
+            targets,
+            mask,
+            lse,
+            grad_seq.to(lse.dtype).contiguous(),
+            grad_logits,
+            stream=current_stream(logits),
         )
         return grad_logits, None, None
 
@@ -75,11 +84,12 @@ def sequence_logprobs(logits: torch.Tensor, targets: torch.Tensor, mask: torch.T
     ``out[b] = sum_t mask[b, t] * log_softmax(logits[b, t])[targets[b, t]]``. ``logits`` [B, T, V]
     (float32, bfloat16 or float64), ``targets`` [B, T] integer ids (any value where the mask is 0,
     e.g. -100), ``mask`` [B, T] bool or float. Log-probabilities are computed in float32 (float64
-    for float64 logits), also under bf16. On the CPU the fused MLForge kernel keeps only [B, T]
-    statistics for the backward pass, about half the peak memory of ``log_softmax(...).gather(...)``.
+    for float64 logits), also under bf16. The fused MLForge kernel (CPU, and CUDA when the engine
+    has it, on torch's current stream) keeps only [B, T] statistics for the backward pass, about
+    half the peak memory of ``log_softmax(...).gather(...)``; elsewhere a chunked torch version runs.
     """
     _check(logits, targets, mask)
-    if logits.device.type != "cpu" or logits.dtype not in _KERNEL_DTYPES:
+    if not engine_supports(logits) or logits.dtype not in _KERNEL_DTYPES:
         return _chunked_torch(logits, targets, mask)
     if not logits.is_contiguous():
         raise InvalidArgumentError(
