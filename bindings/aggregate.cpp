@@ -60,54 +60,54 @@ void init_aggregate(py::module_& m) {
       py::arg("updates"), py::arg("weights"), py::arg("out"), py::arg("stream") = 0, "out = sum_k weights[k] * updates[k] (float64 sums).");
   m.def(
       "coordinate_median",
-      [](py::handle updates, py::handle out) {
+      [](py::handle updates, py::handle out, std::uintptr_t stream) {
         constexpr const char* op = "kernels.coordinate_median";
-        const Rows rows = borrow_rows(updates, op, Access::kRead);
-        const auto o = borrow_array(out, op, "out", Access::kWrite);
+        const Rows rows = borrow_rows(updates, op, Access::kRead, stream);
+        const auto o = borrow_array(out, op, "out", Access::kWrite, stream);
         py::gil_scoped_release nogil;
-        mlforge::coordinate_median(rows.views, o.view());
+        mlforge::coordinate_median(rows.views, o.view(), mlforge::Stream{reinterpret_cast<void*>(stream)});
       },
-      py::arg("updates"), py::arg("out"), "Coordinate-wise median over the K updates.");
+      py::arg("updates"), py::arg("out"), py::arg("stream") = 0, "Coordinate-wise median over the K updates.");
   m.def(
       "coordinate_trimmed_mean",
-      [](py::handle updates, double beta, py::handle out) {
+      [](py::handle updates, double beta, py::handle out, std::uintptr_t stream) {
         constexpr const char* op = "kernels.coordinate_trimmed_mean";
-        const Rows rows = borrow_rows(updates, op, Access::kRead);
-        const auto o = borrow_array(out, op, "out", Access::kWrite);
+        const Rows rows = borrow_rows(updates, op, Access::kRead, stream);
+        const auto o = borrow_array(out, op, "out", Access::kWrite, stream);
         py::gil_scoped_release nogil;
-        mlforge::coordinate_trimmed_mean(rows.views, beta, o.view());
+        mlforge::coordinate_trimmed_mean(rows.views, beta, o.view(), mlforge::Stream{reinterpret_cast<void*>(stream)});
       },
-      py::arg("updates"), py::arg("beta"), py::arg("out"), "Coordinate-wise trimmed mean (beta cut on each side).");
+      py::arg("updates"), py::arg("beta"), py::arg("out"), py::arg("stream") = 0, "Coordinate-wise trimmed mean (beta cut on each side).");
   m.def(
       "pairwise_sq_distances",
-      [](py::handle updates, py::handle out) {
+      [](py::handle updates, py::handle out, std::uintptr_t stream) {
         constexpr const char* op = "kernels.pairwise_sq_distances";
-        const Rows rows = borrow_rows(updates, op, Access::kRead);
-        const auto o = borrow_array(out, op, "out", Access::kWrite);
+        const Rows rows = borrow_rows(updates, op, Access::kRead, stream);
+        const auto o = borrow_array(out, op, "out", Access::kWrite, stream);
         py::gil_scoped_release nogil;
-        mlforge::pairwise_sq_distances(rows.views, o.view());
+        mlforge::pairwise_sq_distances(rows.views, o.view(), mlforge::Stream{reinterpret_cast<void*>(stream)});
       },
-      py::arg("updates"), py::arg("out"), "Centred squared distances between updates, (K, K) float64.");
+      py::arg("updates"), py::arg("out"), py::arg("stream") = 0, "Centred squared distances between updates, (K, K) float64.");
   m.def(
       "clip_rows",
-      [](py::handle updates, double max_norm, py::handle norms) {
+      [](py::handle updates, double max_norm, py::handle norms, std::uintptr_t stream) {
         constexpr const char* op = "kernels.clip_rows";
-        const Rows rows = borrow_rows(updates, op, Access::kWrite);
-        const auto n = borrow_array(norms, op, "norms", Access::kWrite);
+        const Rows rows = borrow_rows(updates, op, Access::kWrite, stream);
+        const auto n = borrow_array(norms, op, "norms", Access::kWrite, stream);
         py::gil_scoped_release nogil;
-        mlforge::clip_rows(rows.views, max_norm, n.view());
+        mlforge::clip_rows(rows.views, max_norm, n.view(), mlforge::Stream{reinterpret_cast<void*>(stream)});
       },
-      py::arg("updates"), py::arg("max_norm"), py::arg("norms"), "Clip each update to L2 norm max_norm, in place.");
+      py::arg("updates"), py::arg("max_norm"), py::arg("norms"), py::arg("stream") = 0, "Clip each update to L2 norm max_norm, in place.");
   m.def(
       "row_norms",
-      [](py::handle updates, py::handle out) {
+      [](py::handle updates, py::handle out, std::uintptr_t stream) {
         constexpr const char* op = "kernels.row_norms";
-        const Rows rows = borrow_rows(updates, op, Access::kRead);
-        const auto o = borrow_array(out, op, "out", Access::kWrite);
+        const Rows rows = borrow_rows(updates, op, Access::kRead, stream);
+        const auto o = borrow_array(out, op, "out", Access::kWrite, stream);
         py::gil_scoped_release nogil;
-        mlforge::row_norms(rows.views, o.view());
+        mlforge::row_norms(rows.views, o.view(), mlforge::Stream{reinterpret_cast<void*>(stream)});
       },
-      py::arg("updates"), py::arg("out"), "L2 norm of each update, float64.");
+      py::arg("updates"), py::arg("out"), py::arg("stream") = 0, "L2 norm of each update, float64.");
 }
 
 }  // namespace reactor_bindings

@@ -22,27 +22,27 @@ void init_hashing(py::module_& m) {
       py::arg("seed"), py::arg("a"), py::arg("b"), "The (a, b) of MinHash permutations (scheme version 1).");
   m.def(
       "minhash",
-      [](py::handle token_hashes, py::handle offsets, std::uint64_t seed, py::handle signatures) {
+      [](py::handle token_hashes, py::handle offsets, std::uint64_t seed, py::handle signatures, std::uintptr_t stream) {
         constexpr const char* op = "kernels.minhash";
-        const auto tokens = borrow_array(token_hashes, op, "token_hashes", Access::kRead);
-        const auto o = borrow_array(offsets, op, "offsets", Access::kRead);
-        const auto out = borrow_array(signatures, op, "signatures", Access::kWrite);
+        const auto tokens = borrow_array(token_hashes, op, "token_hashes", Access::kRead, stream);
+        const auto o = borrow_array(offsets, op, "offsets", Access::kRead, stream);
+        const auto out = borrow_array(signatures, op, "signatures", Access::kWrite, stream);
         py::gil_scoped_release nogil;
-        mlforge::minhash(tokens.view(), o.view(), seed, out.view());
+        mlforge::minhash(tokens.view(), o.view(), seed, out.view(), mlforge::Stream{reinterpret_cast<void*>(stream)});
       },
-      py::arg("token_hashes"), py::arg("offsets"), py::arg("seed"), py::arg("signatures"),
+      py::arg("token_hashes"), py::arg("offsets"), py::arg("seed"), py::arg("signatures"), py::arg("stream") = 0,
       "MinHash signatures [n, num_perm] of ragged documents.");
   m.def(
       "simhash",
-      [](py::handle token_hashes, py::handle offsets, py::handle fingerprints) {
+      [](py::handle token_hashes, py::handle offsets, py::handle fingerprints, std::uintptr_t stream) {
         constexpr const char* op = "kernels.simhash";
-        const auto tokens = borrow_array(token_hashes, op, "token_hashes", Access::kRead);
-        const auto o = borrow_array(offsets, op, "offsets", Access::kRead);
-        const auto out = borrow_array(fingerprints, op, "fingerprints", Access::kWrite);
+        const auto tokens = borrow_array(token_hashes, op, "token_hashes", Access::kRead, stream);
+        const auto o = borrow_array(offsets, op, "offsets", Access::kRead, stream);
+        const auto out = borrow_array(fingerprints, op, "fingerprints", Access::kWrite, stream);
         py::gil_scoped_release nogil;
-        mlforge::simhash(tokens.view(), o.view(), out.view());
+        mlforge::simhash(tokens.view(), o.view(), out.view(), mlforge::Stream{reinterpret_cast<void*>(stream)});
       },
-      py::arg("token_hashes"), py::arg("offsets"), py::arg("fingerprints"), "64-bit SimHash of ragged documents.");
+      py::arg("token_hashes"), py::arg("offsets"), py::arg("fingerprints"), py::arg("stream") = 0, "64-bit SimHash of ragged documents.");
 }
 
 }  // namespace reactor_bindings

@@ -42,23 +42,25 @@ MLFORGE_API void weighted_sum(const std::vector<ArrayView>& rows, const ArrayVie
 
 /// Coordinate-wise median (Yin et al. 2018): out[d] = median_k rows[k][d], the mean of the two
 /// middle values for even K (numpy.median's definition). NaN anywhere in a coordinate gives NaN.
-MLFORGE_API void coordinate_median(const std::vector<ArrayView>& rows, const ArrayView& out);
+MLFORGE_API void coordinate_median(const std::vector<ArrayView>& rows, const ArrayView& out, Stream stream = {});
 
 /// Coordinate-wise trimmed mean (Yin et al. 2018): per coordinate drop the floor(beta * K)
 /// smallest and largest values and average the rest (scipy.stats.trim_mean). 0 <= beta < 1/2.
-MLFORGE_API void coordinate_trimmed_mean(const std::vector<ArrayView>& rows, double beta, const ArrayView& out);
+MLFORGE_API void coordinate_trimmed_mean(const std::vector<ArrayView>& rows, double beta, const ArrayView& out,
+                                         Stream stream = {});
 
 /// Squared Euclidean distances between rows, out [K, K] float64, computed on rows centred by their
 /// mean (the distances are unchanged, the cancellation is not: Flower's float32 Gram on full model
 /// weights loses every digit) with float64 accumulation: d_ij = G_ii + G_jj - 2 G_ij, clamped >= 0.
-MLFORGE_API void pairwise_sq_distances(const std::vector<ArrayView>& rows, const ArrayView& out);
+MLFORGE_API void pairwise_sq_distances(const std::vector<ArrayView>& rows, const ArrayView& out, Stream stream = {});
 
 /// L2 norm of each row, out [K] float64.
-MLFORGE_API void row_norms(const std::vector<ArrayView>& rows, const ArrayView& out);
+MLFORGE_API void row_norms(const std::vector<ArrayView>& rows, const ArrayView& out, Stream stream = {});
 
 /// Scales every row whose L2 norm exceeds max_norm (> 0) to norm max_norm, in place (rows must be
 /// writable); writes the norms before clipping to norms [K] float64.
-MLFORGE_API void clip_rows(const std::vector<ArrayView>& rows, double max_norm, const ArrayView& norms);
+MLFORGE_API void clip_rows(const std::vector<ArrayView>& rows, double max_norm, const ArrayView& norms,
+                           Stream stream = {});
 
 // ---- Training kernels -------------------------------------------------------------------------
 
@@ -144,11 +146,12 @@ MLFORGE_API void minhash_permutations(std::uint64_t seed, const ArrayView& a, co
 /// An empty document gets UINT64_MAX everywhere. offsets [n + 1] int64 (0 first, N last,
 /// non-decreasing); signatures [n, num_perm] uint64. Documents run in parallel.
 MLFORGE_API void minhash(const ArrayView& token_hashes, const ArrayView& offsets, std::uint64_t seed,
-                         const ArrayView& signatures);
+                         const ArrayView& signatures, Stream stream = {});
 
 /// 64-bit SimHash (Charikar 2002) of ragged documents: bit b of fingerprints[j] is 1 when more of
 /// the document's token hashes have bit b set than clear (ties give 0). Same layout as minhash.
-MLFORGE_API void simhash(const ArrayView& token_hashes, const ArrayView& offsets, const ArrayView& fingerprints);
+MLFORGE_API void simhash(const ArrayView& token_hashes, const ArrayView& offsets, const ArrayView& fingerprints,
+                         Stream stream = {});
 
 /// Sum tree for prioritized sampling: tree [2 * capacity] float64, capacity a power of two,
 /// leaves at [capacity, 2 * capacity), node i = node 2i + node 2i+1, the total at node 1.

@@ -19,7 +19,18 @@ int device_count() noexcept;
 // See mlforge::cuda_stream_wait.
 void stream_wait(Stream consumer, Stream producer);
 
+// Copies a whole contiguous device array to host memory (for small validations on the host).
+void copy_to_host(void* destination, const ArrayView& source);
+
 double reduce_sum(const ArrayView& x, Stream stream);
+void coordinate_median(const std::vector<ArrayView>& rows, const ArrayView& out, Stream stream);
+void coordinate_trimmed_mean(const std::vector<ArrayView>& rows, double beta, const ArrayView& out, Stream stream);
+void pairwise_sq_distances(const std::vector<ArrayView>& rows, const ArrayView& out, Stream stream);
+void row_norms(const std::vector<ArrayView>& rows, const ArrayView& out, Stream stream);
+void clip_rows(const std::vector<ArrayView>& rows, double max_norm, const ArrayView& norms, Stream stream);
+void minhash(const ArrayView& token_hashes, const ArrayView& offsets, const std::vector<std::uint64_t>& a,
+             const std::vector<std::uint64_t>& b, const ArrayView& signatures, Stream stream);
+void simhash(const ArrayView& token_hashes, const ArrayView& offsets, const ArrayView& fingerprints, Stream stream);
 void fill_uniform(const ArrayView& out, std::uint64_t seed, std::uint64_t stream_id, std::uint64_t offset, double low,
                   double high, Stream stream);
 void fill_normal(const ArrayView& out, std::uint64_t seed, std::uint64_t stream_id, std::uint64_t offset, double mean,

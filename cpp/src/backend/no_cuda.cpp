@@ -22,7 +22,22 @@ void stream_wait(Stream, Stream) {
   throw Unavailable("[cuda.stream_wait] a CUDA stream was handed over but MLForge was built without CUDA");
 }
 
+void copy_to_host(void*, const ArrayView&) { refuse("cuda.copy_to_host"); }
 double reduce_sum(const ArrayView&, Stream) { refuse("kernels.reduce_sum"); }
+void coordinate_median(const std::vector<ArrayView>&, const ArrayView&, Stream) { refuse("kernels.coordinate_median"); }
+void coordinate_trimmed_mean(const std::vector<ArrayView>&, double, const ArrayView&, Stream) {
+  refuse("kernels.coordinate_trimmed_mean");
+}
+void pairwise_sq_distances(const std::vector<ArrayView>&, const ArrayView&, Stream) {
+  refuse("kernels.pairwise_sq_distances");
+}
+void row_norms(const std::vector<ArrayView>&, const ArrayView&, Stream) { refuse("kernels.row_norms"); }
+void clip_rows(const std::vector<ArrayView>&, double, const ArrayView&, Stream) { refuse("kernels.clip_rows"); }
+void minhash(const ArrayView&, const ArrayView&, const std::vector<std::uint64_t>&, const std::vector<std::uint64_t>&,
+             const ArrayView&, Stream) {
+  refuse("kernels.minhash");
+}
+void simhash(const ArrayView&, const ArrayView&, const ArrayView&, Stream) { refuse("kernels.simhash"); }
 void fill_uniform(const ArrayView&, std::uint64_t, std::uint64_t, std::uint64_t, double, double, Stream) {
   refuse("random.uniform");
 }

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <vector>
 
+#include "backend/cuda_entry.h"
 #include "core/simd.h"
 #include "kernels/checks.h"
 #include "mlforge/kernels.h"
@@ -68,11 +69,13 @@ void norms_of(const std::vector<ArrayView>& rows, double* out) {
 
 }  // namespace
 
-void pairwise_sq_distances(const std::vector<ArrayView>& rows, const ArrayView& out) {
+void pairwise_sq_distances(const std::vector<ArrayView>& rows, const ArrayView& out, Stream stream) {
   constexpr const char* op = "kernels.pairwise_sq_distances";
-  const std::int64_t length = detail::require_rows(op, rows);
+  const DeviceType where = rows.empty() ? DeviceType::kCPU : rows[0].device().type;
+  const std::int64_t length = detail::require_rows(op, rows, false, where);
   const auto k = static_cast<std::int64_t>(rows.size());
-  detail::require_array(op, "out", out, {DType::kFloat64}, {k, k}, true);
+  detail::require_array(op, "out", out, {DType::kFloat64}, {k, k}, true, where);
+  if (where == DeviceType::kCUDA) return detail::cuda::pairwise_sq_distances(rows, out, stream);
   const auto ku = static_cast<std::size_t>(k);
   const std::int64_t slabs = slab_count(k);
   std::vector<double> partial_grams(static_cast<std::size_t>(slabs) * ku * ku, 0.0);
@@ -118,19 +121,26 @@ void pairwise_sq_distances(const std::vector<ArrayView>& rows, const ArrayView& 
   }
 }
 
-void row_norms(const std::vector<ArrayView>& rows, const ArrayView& out) {
+void row_norms(const std::vector<ArrayView>& rows, const ArrayView& out, Stream stream) {
   constexpr const char* op = "kernels.row_norms";
-  detail::require_rows(op, rows);
+  const DeviceType where = rows.empty() ? DeviceType::kCPU : rows[0].device().type;
+  detail::require_rows(op, rows, false, where);
   const auto k = static_cast<std::int64_t>(rows.size());
-  detail::require_array(op, "out", out, {DType::kFloat64}, {k}, true);
+  detail::require_array(op, "out", out, {DType::kFloat64}, {k}, true, where);
+  if (where == DeviceType::kCUDA) return detail::cuda::row_norms(rows, out, stream);
   norms_of(rows, static_cast<double*>(out.data()));
 }
 
-void clip_rows(const std::vector<ArrayView>& rows, double max_norm, const ArrayView& norms) {
+void clip_rows(const std::vector<ArrayView>& rows, double max_norm, const ArrayView& norms, Stream stream) {
   constexpr const char* op = "kernels.clip_rows";
-  detail::require_rows(op, rows, /*writable=*/true);
+  const DeviceType where = rows.empty() ? DeviceType::kCPU : rows[0].device().type;
+  detail::require_rows(op, rows, /*writable=*/true, where);
   MLFORGE_CHECK(std::isfinite(max_norm) && max_norm > 0.0, InvalidArgument, "[", op,
                 "] max_norm must be finite and > 0, got ", max_norm);
+  if (where == DeviceType::kCUDA) {
+    detail::require_array(op, "norms", norms, {DType::kFloat64}, {static_cast<std::int64_t>(rows.size())}, true, where);
+    return detail::cuda::clip_rows(rows, max_norm, norms, stream);
+  }
   row_norms(rows, norms);
   const auto* before = static_cast<const double*>(norms.data());
   for (std::size_t r = 0; r < rows.size(); ++r) {

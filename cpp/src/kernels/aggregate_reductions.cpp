@@ -93,10 +93,12 @@ void weighted_sum(const std::vector<ArrayView>& rows, const ArrayView& weights, 
   });
 }
 
-void coordinate_median(const std::vector<ArrayView>& rows, const ArrayView& out) {
+void coordinate_median(const std::vector<ArrayView>& rows, const ArrayView& out, Stream stream) {
   constexpr const char* op = "kernels.coordinate_median";
-  const std::int64_t length = detail::require_rows(op, rows);
-  detail::require_array(op, "out", out, {DType::kFloat32}, {length}, true);
+  const DeviceType where = rows.empty() ? DeviceType::kCPU : rows[0].device().type;
+  const std::int64_t length = detail::require_rows(op, rows, false, where);
+  detail::require_array(op, "out", out, {DType::kFloat32}, {length}, true, where);
+  if (where == DeviceType::kCUDA) return detail::cuda::coordinate_median(rows, out, stream);
   per_coordinate(rows, length, static_cast<float*>(out.data()), [](float* values, std::int64_t k) -> double {
     if (has_nan(values, k)) return std::nan("");
     const std::int64_t middle = k / 2;
@@ -108,12 +110,14 @@ void coordinate_median(const std::vector<ArrayView>& rows, const ArrayView& out)
   });
 }
 
-void coordinate_trimmed_mean(const std::vector<ArrayView>& rows, double beta, const ArrayView& out) {
+void coordinate_trimmed_mean(const std::vector<ArrayView>& rows, double beta, const ArrayView& out, Stream stream) {
   constexpr const char* op = "kernels.coordinate_trimmed_mean";
-  const std::int64_t length = detail::require_rows(op, rows);
-  detail::require_array(op, "out", out, {DType::kFloat32}, {length}, true);
+  const DeviceType where = rows.empty() ? DeviceType::kCPU : rows[0].device().type;
+  const std::int64_t length = detail::require_rows(op, rows, false, where);
+  detail::require_array(op, "out", out, {DType::kFloat32}, {length}, true, where);
   MLFORGE_CHECK(std::isfinite(beta) && beta >= 0.0 && beta < 0.5, InvalidArgument, "[", op,
                 "] beta must be in [0, 0.5), got ", beta);
+  if (where == DeviceType::kCUDA) return detail::cuda::coordinate_trimmed_mean(rows, beta, out, stream);
   const auto k = static_cast<std::int64_t>(rows.size());
   const auto cut = static_cast<std::int64_t>(std::floor(beta * static_cast<double>(k)));
   per_coordinate(rows, length, static_cast<float*>(out.data()), [cut](float* values, std::int64_t count) -> double {

@@ -1,7 +1,9 @@
 // MinHash and SimHash signatures of ragged documents of token hashes.
 #include <algorithm>
 #include <limits>
+#include <vector>
 
+#include "backend/cuda_entry.h"
 #include "core/simd.h"
 #include "kernels/checks.h"
 #include "mlforge/kernels.h"
@@ -28,14 +30,22 @@ inline std::uint64_t mod_mersenne61(std::uint64_t x) {
   return folded >= kMinhashPrime ? folded - kMinhashPrime : folded;
 }
 
-// Validates the ragged layout; returns the number of documents.
+// Validates the ragged layout (offsets of CUDA documents are copied to the host for it); returns
+// the number of documents.
 std::int64_t check_ragged(const char* op, const ArrayView& tokens, const ArrayView& offsets) {
+  const DeviceType where = tokens.device().type;
   MLFORGE_CHECK(tokens.ndim() == 1, InvalidArgument, "[", op, "] token_hashes: expected a vector, got ", tokens.describe());
-  detail::require_array(op, "token_hashes", tokens, {DType::kUInt64}, {tokens.shape(0)});
+  detail::require_array(op, "token_hashes", tokens, {DType::kUInt64}, {tokens.shape(0)}, false, where);
   MLFORGE_CHECK(offsets.ndim() == 1 && offsets.shape(0) >= 1, InvalidArgument, "[", op,
                 "] offsets: expected [n_documents + 1], got ", offsets.describe());
-  detail::require_array(op, "offsets", offsets, {DType::kInt64}, {offsets.shape(0)});
+  detail::require_array(op, "offsets", offsets, {DType::kInt64}, {offsets.shape(0)}, false, where);
+  std::vector<std::int64_t> host_offsets;
   const auto* o = static_cast<const std::int64_t*>(offsets.data());
+  if (where == DeviceType::kCUDA) {
+    host_offsets.resize(static_cast<std::size_t>(offsets.shape(0)));
+    detail::cuda::copy_to_host(host_offsets.data(), offsets);
+    o = host_offsets.data();
+  }
   const std::int64_t docs = offsets.shape(0) - 1;
   MLFORGE_CHECK(o[0] == 0, InvalidArgument, "[", op, "] offsets[0] must be 0, got ", o[0]);
   MLFORGE_CHECK(o[docs] == tokens.shape(0), InvalidArgument, "[", op, "] offsets[-1] must equal the number of tokens ",
@@ -76,15 +86,17 @@ void minhash_permutations(std::uint64_t seed, const ArrayView& a, const ArrayVie
   }
 }
 
-void minhash(const ArrayView& token_hashes, const ArrayView& offsets, std::uint64_t seed, const ArrayView& signatures) {
+void minhash(const ArrayView& token_hashes, const ArrayView& offsets, std::uint64_t seed, const ArrayView& signatures,
+             Stream stream) {
   constexpr const char* op = "kernels.minhash";
   const std::int64_t docs = check_ragged(op, token_hashes, offsets);
   MLFORGE_CHECK(signatures.ndim() == 2 && signatures.shape(1) >= 1, InvalidArgument, "[", op,
                 "] signatures: expected [n_documents, num_perm], got ", signatures.describe());
   const std::int64_t perms = signatures.shape(1);
-  detail::require_array(op, "signatures", signatures, {DType::kUInt64}, {docs, perms}, true);
+  detail::require_array(op, "signatures", signatures, {DType::kUInt64}, {docs, perms}, true, token_hashes.device().type);
   std::vector<std::uint64_t> a(static_cast<std::size_t>(perms)), b(a.size());
   minhash_permutations(seed, ArrayView(a.data(), DType::kUInt64, {perms}), ArrayView(b.data(), DType::kUInt64, {perms}));
+  if (token_hashes.device().is_cuda()) return detail::cuda::minhash(token_hashes, offsets, a, b, signatures, stream);
   const auto* tokens = static_cast<const std::uint64_t*>(token_hashes.data());
   const auto* o = static_cast<const std::int64_t*>(offsets.data());
   auto* out = static_cast<std::uint64_t*>(signatures.data());
@@ -104,10 +116,11 @@ void minhash(const ArrayView& token_hashes, const ArrayView& offsets, std::uint6
   });
 }
 
-void simhash(const ArrayView& token_hashes, const ArrayView& offsets, const ArrayView& fingerprints) {
+void simhash(const ArrayView& token_hashes, const ArrayView& offsets, const ArrayView& fingerprints, Stream stream) {
   constexpr const char* op = "kernels.simhash";
   const std::int64_t docs = check_ragged(op, token_hashes, offsets);
-  detail::require_array(op, "fingerprints", fingerprints, {DType::kUInt64}, {docs}, true);
+  detail::require_array(op, "fingerprints", fingerprints, {DType::kUInt64}, {docs}, true, token_hashes.device().type);
+  if (token_hashes.device().is_cuda()) return detail::cuda::simhash(token_hashes, offsets, fingerprints, stream);
   const auto* tokens = static_cast<const std::uint64_t*>(token_hashes.data());
   const auto* o = static_cast<const std::int64_t*>(offsets.data());
   auto* out = static_cast<std::uint64_t*>(fingerprints.data());

@@ -152,4 +152,53 @@ TEST(KernelsCuda, DpoAndSumTreeMatchCpu) {
   EXPECT_EQ(gout.to_host(), out);
 }
 
+TEST(KernelsCuda, RobustAggregationAndHashingMatchCpu) {
+  REQUIRE_GPU();
+  const std::int64_t k = 10, d = 4099;
+  std::vector<float> data(k * d);
+  mlforge::fill_normal(ArrayView(data.data(), DType::kFloat32, {k * d}), 5, 0, 0, 100.0, 1.0);
+  std::vector<ArrayView> cpu_rows, gpu_rows;
+  DeviceVector<float> gpu_data(data);
+  const auto all = gpu_data.view(DType::kFloat32, {k * d});
+  for (std::int64_t r = 0; r < k; ++r) {
+    cpu_rows.emplace_back(data.data() + r * d, DType::kFloat32, std::initializer_list<std::int64_t>{d});
+    gpu_rows.emplace_back(static_cast<float*>(all.data()) + r * d, DType::kFloat32, std::initializer_list<std::int64_t>{d}, kGpu);
+  }
+  std::vector<float> median(d), trimmed(d);
+  std::vector<double> distances(k * k), norms(k);
+  mlforge::coordinate_median(cpu_rows, ArrayView(median.data(), DType::kFloat32, {d}));
+  mlforge::coordinate_trimmed_mean(cpu_rows, 0.2, ArrayView(trimmed.data(), DType::kFloat32, {d}));
+  mlforge::pairwise_sq_distances(cpu_rows, ArrayView(distances.data(), DType::kFloat64, {k, k}));
+  mlforge::row_norms(cpu_rows, ArrayView(norms.data(), DType::kFloat64, {k}));
+  DeviceVector<float> g_median{std::vector<float>(d)}, g_trimmed{std::vector<float>(d)};
+  DeviceVector<double> g_distances{std::vector<double>(k * k)}, g_norms{std::vector<double>(k)};
+  mlforge::coordinate_median(gpu_rows, g_median.view(DType::kFloat32, {d}));
+  mlforge::coordinate_trimmed_mean(gpu_rows, 0.2, g_trimmed.view(DType::kFloat32, {d}));
+  mlforge::pairwise_sq_distances(gpu_rows, g_distances.view(DType::kFloat64, {k, k}));
+  mlforge::row_norms(gpu_rows, g_norms.view(DType::kFloat64, {k}));
+  EXPECT_EQ(g_median.to_host(), median);
+  const auto t = g_trimmed.to_host();
+  for (std::int64_t i = 0; i < d; ++i) ASSERT_NEAR(t[i], trimmed[i], 1e-4);
+  const auto dist = g_distances.to_host();
+  for (std::int64_t i = 0; i < k * k; ++i) ASSERT_NEAR(dist[i], distances[i], 1e-9 * (1 + distances[i]));
+  const auto n = g_norms.to_host();
+  for (std::int64_t i = 0; i < k; ++i) ASSERT_NEAR(n[i], norms[i], 1e-9 * norms[i]);
+
+  std::vector<std::uint64_t> tokens(500);
+  for (std::size_t i = 0; i < tokens.size(); ++i) tokens[i] = 0x9E3779B97F4A7C15ULL * (i + 1);
+  std::vector<std::int64_t> offsets = {0, 100, 100, 350, 500};
+  std::vector<std::uint64_t> signatures(4 * 64), fingerprints(4);
+  mlforge::minhash(ArrayView(tokens.data(), DType::kUInt64, {500}), ArrayView(offsets.data(), DType::kInt64, {5}), 3,
+                   ArrayView(signatures.data(), DType::kUInt64, {4, 64}));
+  mlforge::simhash(ArrayView(tokens.data(), DType::kUInt64, {500}), ArrayView(offsets.data(), DType::kInt64, {5}),
+                   ArrayView(fingerprints.data(), DType::kUInt64, {4}));
+  DeviceVector<std::uint64_t> g_tokens(tokens), g_signatures{std::vector<std::uint64_t>(4 * 64)}, g_fingerprints{std::vector<std::uint64_t>(4)};
+  DeviceVector<std::int64_t> g_offsets(offsets);
+  mlforge::minhash(g_tokens.view(DType::kUInt64, {500}), g_offsets.view(DType::kInt64, {5}), 3,
+                   g_signatures.view(DType::kUInt64, {4, 64}));
+  mlforge::simhash(g_tokens.view(DType::kUInt64, {500}), g_offsets.view(DType::kInt64, {5}), g_fingerprints.view(DType::kUInt64, {4}));
+  EXPECT_EQ(g_signatures.to_host(), signatures);
+  EXPECT_EQ(g_fingerprints.to_host(), fingerprints);
+}
+
 }  // namespace
