@@ -17,8 +17,10 @@ endif()
 
 # Bit-reproducible results across machines: never fuse a*b+c into an FMA behind our back (the
 # run-time ISA dispatch would otherwise round differently on AVX2/AVX-512 than on baseline x86-64).
+# -fno-math-errno: math functions never set errno, so sqrt and friends inline and vectorise (the
+# engine reports bad values itself and never reads errno).
 if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
-  add_compile_options($<$<COMPILE_LANGUAGE:CXX>:-ffp-contract=off>)
+  add_compile_options($<$<COMPILE_LANGUAGE:CXX>:-ffp-contract=off> $<$<COMPILE_LANGUAGE:CXX>:-fno-math-errno>)
 endif()
 
 # Warnings for the project's own targets only (third-party headers are included as SYSTEM).

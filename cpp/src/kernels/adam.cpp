@@ -15,11 +15,15 @@ struct AdamScalars {
 };
 
 // Element-wise in float32 in torch's order of operations, so results track torch to rounding.
-MLFORGE_TARGET_CLONES void adam_range(float* p, const float* g_in, float* m, float* v, std::int64_t n, AdamScalars s) {
+// The weight-decay flavour is a template parameter so the loop has no branch and vectorises.
+template <bool kDecoupled>
+MLFORGE_ALWAYS_INLINE void adam_loop(float* __restrict p, const float* __restrict g_in, float* __restrict m,
+                                     float* __restrict v, std::int64_t n, const AdamScalars& s) {
+  const float decay = 1.0f - s.lr * s.weight_decay;
   for (std::int64_t i = 0; i < n; ++i) {
     float g = g_in[i];
-    if (s.decoupled) {
-      p[i] *= 1.0f - s.lr * s.weight_decay;
+    if constexpr (kDecoupled) {
+      p[i] *= decay;
     } else {
       g += s.weight_decay * p[i];
     }
@@ -27,6 +31,14 @@ MLFORGE_TARGET_CLONES void adam_range(float* p, const float* g_in, float* m, flo
     v[i] = s.beta2 * v[i] + (1.0f - s.beta2) * g * g;
     const float denom = std::sqrt(v[i]) / s.bias_correction2_sqrt + s.eps;
     p[i] -= s.step_size * (m[i] / denom);
+  }
+}
+
+MLFORGE_TARGET_CLONES void adam_range(float* p, const float* g_in, float* m, float* v, std::int64_t n, AdamScalars s) {
+  if (s.decoupled) {
+    adam_loop<true>(p, g_in, m, v, n, s);
+  } else {
+    adam_loop<false>(p, g_in, m, v, n, s);
   }
 }
 
