@@ -164,11 +164,7 @@ class Report:
 
     def plot(self, path: Path) -> None:
         """Horizontal bars of time per call (log scale), grouped by case. Needs matplotlib."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
+        plt = _pyplot()
         labels = [f"{m.case} · {m.impl}" for m in self.measurements]
         values = [m.median_ns for m in self.measurements]
         fig, ax = plt.subplots(figsize=(10, 0.4 * len(labels) + 1.5))
@@ -183,11 +179,7 @@ class Report:
         ax.set_xlabel("median time per call (ns, log scale)")
         ax.set_title(f"reactor bench {self.suite}")
         fig.tight_layout()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp.png")
-        fig.savefig(tmp, dpi=110)
-        plt.close(fig)
-        os.replace(tmp, path)
+        _save_figure(fig, path)
 
 
 def _format_ns(ns: float) -> str:
@@ -196,6 +188,26 @@ def _format_ns(ns: float) -> str:
     if ns < 1e6:
         return f"{ns / 1e3:.2f} µs"
     return f"{ns / 1e6:.2f} ms"
+
+
+def _pyplot() -> Any:
+    """matplotlib.pyplot on the non-interactive Agg backend (plots are files, never windows)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save_figure(fig: Any, path: Path) -> None:
+    """Save a PNG atomically (temp file + rename) and release the figure."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp.png")
+    fig.savefig(tmp, dpi=110)
+    fig.clf()
+    _pyplot().close(fig)
+    os.replace(tmp, path)
 
 
 def _atomic_write(path: Path, text: str) -> None:

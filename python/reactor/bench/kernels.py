@@ -5,7 +5,6 @@ achieved GB/s and the fraction of the machine's bandwidth measured by a STREAM-t
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from reactor import engine
-from reactor.bench.harness import _atomic_write, _environment, _format_ns, measure
+from reactor.bench.harness import _atomic_write, _environment, _format_ns, _pyplot, _save_figure, measure
 from reactor.bench.kernel_cases import SIZES, build_cases
 from reactor.errors import UnavailableError
 
@@ -71,11 +70,7 @@ class KernelReport:
 
     def plot(self, path: Path) -> None:
         """Roofline: achieved GFLOP/s against arithmetic intensity, under the measured memory roof."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
+        plt = _pyplot()
         fig, ax = plt.subplots(figsize=(9, 6))
         intensities = [r["flops"] / r["bytes"] for r in self.records]
         x_roof = np.logspace(np.log10(min(intensities) / 2), np.log10(max(intensities) * 2), 50)
@@ -97,11 +92,7 @@ class KernelReport:
         ax.set_title(f"reactor bench kernels ({self.device})")
         ax.legend(fontsize=8)
         fig.tight_layout()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp.png")
-        fig.savefig(tmp, dpi=110)
-        plt.close(fig)
-        os.replace(tmp, path)
+        _save_figure(fig, path)
 
 
 _PEAK_PROBE = """
