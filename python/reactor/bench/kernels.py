@@ -169,6 +169,84 @@ def run_kernel_bench(
     return report
 
 
+def _cuda_cases(torch: Any, preset: str) -> list[tuple[str, int, str, float, dict[str, Any]]]:
+    """(kernel, size, shape, bytes, {backend: fn}) on the GPU; every fn synchronises the device."""
+    from reactor import kernels
+
+    sizes = SIZES[preset]
+    stream = torch.cuda.current_stream()
+    sync = torch.cuda.synchronize
+    n = sizes["n"]
+    x = torch.rand(n, device="cuda")
+    k, d = sizes["kd"]
+    updates = torch.randn(k, d, device="cuda")
+    weights = torch.rand(k, device="cuda", dtype=torch.float64)
+    out = torch.empty(d, device="cuda")
+    b, t, v = sizes["btv"]
+    logits = torch.randn(b, t, v, device="cuda")
+    targets = torch.randint(0, v, (b, t), device="cuda")
+    mask = torch.ones(b, t, dtype=torch.bool, device="cuda")
+
+    def logprobs(fused: bool) -> None:
+        leaf = logits.requires_grad_(True)
+        if fused:
+            kernels.sequence_logprobs(leaf, targets, mask).sum().backward()
+        else:
+            (torch.log_softmax(leaf, -1).gather(-1, targets[..., None]).squeeze(-1) * mask).sum().backward()
+        leaf.grad = None
+        sync()
+
+    def run(fn: Any) -> Any:
+        def call() -> None:
+            fn()
+            sync()
+
+        return call
+
+    return [
+        (
+            "reduce_sum",
+            n,
+            f"[{n}]",
+            4.0 * n,
+            {
+                "reactor": lambda: engine.reduce_sum(x, stream=stream),
+                "torch": lambda: torch.sum(x, dtype=torch.float64).item(),
+            },
+        ),
+        (
+            "fill_normal",
+            n,
+            f"[{n}]",
+            4.0 * n,
+            {
+                "reactor": run(lambda: engine.fill_normal(x, seed=1, cuda_stream=stream)),
+                "torch": run(x.normal_),
+            },
+        ),
+        (
+            "weighted_sum",
+            k * d,
+            f"[{k}, {d}]",
+            4.0 * k * d,
+            {
+                "reactor": run(lambda: engine.weighted_sum_into(updates, weights, out, stream=stream)),
+                "torch": run(lambda: torch.mv(updates.T, weights.float())),
+            },
+        ),
+        (
+            "sequence_logprobs_fwd_bwd",
+            b * t * v,
+            f"[{b}, {t}, {v}]",
+            12.0 * b * t * v,
+            {
+                "reactor": lambda: logprobs(True),
+                "torch": lambda: logprobs(False),
+            },
+        ),
+    ]
+
+
 def _run_cuda(presets: list[str], *, quick: bool) -> KernelReport:
     import torch
 
@@ -183,36 +261,31 @@ def _run_cuda(presets: list[str], *, quick: bool) -> KernelReport:
     for _ in range(10):
         torch.add(b, c, alpha=3.0, out=a)
     torch.cuda.synchronize()
-    report = KernelReport(
-        device=torch.cuda.get_device_name(), stream_gbps=12.0 * n * 10 / (time.perf_counter() - start) / 1e9
-    )
-    stream = torch.cuda.current_stream()
+    bandwidth = 12.0 * n * 10 / (time.perf_counter() - start) / 1e9  # float32 triad: 12 bytes per element
+    report = KernelReport(device=torch.cuda.get_device_name(), stream_gbps=bandwidth)
     repeats, round_s = (2, 0.01) if quick else (5, 0.1)
     for preset in presets:
-        size = SIZES[preset]["n"]
-        x = torch.rand(size, device="cuda")
-        impls = {
-            "reactor": lambda x=x: engine.reduce_sum(x, stream=stream),
-            "torch": lambda x=x: torch.sum(x, dtype=torch.float64).item(),
-        }
-        timings = {
-            name: measure(fn, repeats=repeats, min_round_s=round_s)[0] / 1e9 for name, fn in impls.items()
-        }
-        for name, seconds in timings.items():
-            report.records.append(
-                {
-                    "kernel": "reduce_sum",
-                    "size": size,
-                    "shape": f"[{size}]",
-                    "backend": f"{name}-cuda",
-                    "device": report.device,
-                    "seconds": seconds,
-                    "gbps": 4.0 * size / seconds / 1e9,
-                    "gflops": size / seconds / 1e9,
-                    "bytes": 4.0 * size,
-                    "flops": float(size),
-                    "fraction_of_bandwidth": 4.0 * size / seconds / 1e9 / report.stream_gbps,
-                    "reactor_speedup": timings["torch"] / timings["reactor"] if name == "reactor" else None,
-                }
-            )
+        for kernel, size, shape, bytes_moved, impls in _cuda_cases(torch, preset):
+            timings = {
+                name: measure(fn, repeats=repeats, min_round_s=round_s)[0] / 1e9 for name, fn in impls.items()
+            }
+            for name, seconds in timings.items():
+                report.records.append(
+                    {
+                        "kernel": kernel,
+                        "size": size,
+                        "shape": shape,
+                        "backend": f"{name}-cuda",
+                        "device": report.device,
+                        "seconds": seconds,
+                        "gbps": bytes_moved / seconds / 1e9,
+                        "gflops": size / seconds / 1e9,
+                        "bytes": bytes_moved,
+                        "flops": float(size),
+                        "fraction_of_bandwidth": bytes_moved / seconds / 1e9 / report.stream_gbps,
+                        "reactor_speedup": timings["torch"] / timings["reactor"]
+                        if name == "reactor"
+                        else None,
+                    }
+                )
     return report
