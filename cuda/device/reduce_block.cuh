@@ -3,15 +3,16 @@
 
 namespace mlforge::device {
 
-// All threads get the block maximum; `scratch` holds blockDim.x floats (blockDim.x a power of two).
-__device__ inline float block_max(float value, float* scratch) {
+// All threads get the block maximum; `scratch` holds blockDim.x doubles (blockDim.x a power of
+// two). NaN is not propagated (fmax drops it): callers track NaN themselves.
+__device__ inline double block_max(double value, double* scratch) {
   scratch[threadIdx.x] = value;
   __syncthreads();
   for (unsigned width = blockDim.x / 2; width > 0; width /= 2) {
-    if (threadIdx.x < width) scratch[threadIdx.x] = fmaxf(scratch[threadIdx.x], scratch[threadIdx.x + width]);
+    if (threadIdx.x < width) scratch[threadIdx.x] = fmax(scratch[threadIdx.x], scratch[threadIdx.x + width]);
     __syncthreads();
   }
-  const float result = scratch[0];
+  const double result = scratch[0];
   __syncthreads();
   return result;
 }

@@ -54,45 +54,51 @@ __global__ void column_means(const float* const* rows, std::int64_t k, std::int6
   }
 }
 
-// One block per pair (i <= j): the centred dot product, block-reduced in a fixed order.
+// Blocks stride over the K * K pairs (only i <= j compute): the centred dot product of a pair,
+// block-reduced in a fixed order.
 __global__ void gram_pairs(const float* const* rows, const double* means, std::int64_t k, std::int64_t length,
                            double* gram) {
   __shared__ double scratch[kBlock];
-  const std::int64_t i = blockIdx.x, j = blockIdx.y;
-  if (j < i) return;
-  double acc = 0.0;
-  for (std::int64_t d = threadIdx.x; d < length; d += blockDim.x) {
-    acc += (rows[i][d] - means[d]) * (rows[j][d] - means[d]);
+  for (std::int64_t pair = blockIdx.x; pair < k * k; pair += gridDim.x) {
+    const std::int64_t i = pair / k, j = pair % k;
+    if (j < i) continue;  // uniform across the block
+    double acc = 0.0;
+    for (std::int64_t d = threadIdx.x; d < length; d += blockDim.x) {
+      acc += (rows[i][d] - means[d]) * (rows[j][d] - means[d]);
+    }
+    acc = device::block_sum_double(acc, scratch);
+    if (threadIdx.x == 0) gram[i * k + j] = gram[j * k + i] = acc;
   }
-  acc = device::block_sum_double(acc, scratch);
-  if (threadIdx.x == 0) gram[i * k + j] = gram[j * k + i] = acc;
 }
 
 __global__ void distances_from_gram(const double* gram, std::int64_t k, double* out) {
-  const std::int64_t index = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
-  if (index >= k * k) return;
-  const std::int64_t i = index / k, j = index % k;
-  const double d = gram[i * k + i] + gram[j * k + j] - 2.0 * gram[i * k + j];
-  out[index] = i == j ? 0.0 : fmax(0.0, d);
+  for (std::int64_t index = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; index < k * k;
+       index += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    const std::int64_t i = index / k, j = index % k;
+    const double d = gram[i * k + i] + gram[j * k + j] - 2.0 * gram[i * k + j];
+    out[index] = i == j ? 0.0 : fmax(0.0, d);
+  }
 }
 
-__global__ void norms_kernel(const float* const* rows, std::int64_t length, double* norms) {
+__global__ void norms_kernel(const float* const* rows, std::int64_t k, std::int64_t length, double* norms) {
   __shared__ double scratch[kBlock];
-  const float* x = rows[blockIdx.x];
-  double acc = 0.0;
-  for (std::int64_t d = threadIdx.x; d < length; d += blockDim.x) acc += static_cast<double>(x[d]) * x[d];
-  acc = device::block_sum_double(acc, scratch);
-  if (threadIdx.x == 0) norms[blockIdx.x] = sqrt(acc);
+  for (std::int64_t r = blockIdx.x; r < k; r += gridDim.x) {
+    const float* x = rows[r];
+    double acc = 0.0;
+    for (std::int64_t d = threadIdx.x; d < length; d += blockDim.x) acc += static_cast<double>(x[d]) * x[d];
+    acc = device::block_sum_double(acc, scratch);
+    if (threadIdx.x == 0) norms[r] = sqrt(acc);
+  }
 }
 
-__global__ void clip_kernel(float* const* rows, std::int64_t length, const double* norms, double max_norm) {
-  const double norm = norms[blockIdx.y];
-  if (!(norm > max_norm)) return;
-  const float scale = static_cast<float>(max_norm / norm);
-  float* x = rows[blockIdx.y];
-  for (std::int64_t d = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; d < length;
-       d += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
-    x[d] *= scale;
+// Grid-strided over all K * length elements: the row of each element decides its scale.
+__global__ void clip_kernel(float* const* rows, std::int64_t k, std::int64_t length, const double* norms,
+                            double max_norm) {
+  for (std::int64_t index = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; index < k * length;
+       index += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    const std::int64_t r = index / length;
+    const double norm = norms[r];
+    if (norm > max_norm) rows[r][index % length] *= static_cast<float>(max_norm / norm);
   }
 }
 
@@ -121,6 +127,7 @@ void ranked(const std::vector<ArrayView>& rows, std::int64_t lo, std::int64_t hi
   const RowPointers pointers(rows, s);
   ranked_mean<<<grid_for(length, kBlock), kBlock, 0, s>>>(pointers.get(), static_cast<std::int64_t>(rows.size()),
                                                            length, lo, hi, static_cast<float*>(out.data()));
+  MLFORGE_CUDA_CHECK(cudaGetLastError());
   MLFORGE_CUDA_CHECK(cudaStreamSynchronize(s));  // the pointer table lives until here
 }
 
@@ -146,9 +153,10 @@ void pairwise_sq_distances(const std::vector<ArrayView>& rows, const ArrayView& 
   const RowPointers pointers(rows, s);
   DeviceBuffer means(sizeof(double) * (length > 0 ? length : 1), s), gram(sizeof(double) * k * k, s);
   column_means<<<grid_for(length, kBlock), kBlock, 0, s>>>(pointers.get(), k, length, means.as<double>());
-  gram_pairs<<<dim3(static_cast<unsigned>(k), static_cast<unsigned>(k)), kBlock, 0, s>>>(pointers.get(), means.as<double>(),
-                                                                                          k, length, gram.as<double>());
-  distances_from_gram<<<grid_for(k * k, kBlock), kBlock, 0, s>>>(gram.as<double>(), k, static_cast<double*>(out.data()));
+  gram_pairs<<<grid_for(k * k, 1, 1 << 20), kBlock, 0, s>>>(pointers.get(), means.as<double>(), k, length,
+                                                              gram.as<double>());
+  distances_from_gram<<<grid_for(k * k, kBlock, 1 << 20), kBlock, 0, s>>>(gram.as<double>(), k,
+                                                                           static_cast<double*>(out.data()));
   MLFORGE_CUDA_CHECK(cudaGetLastError());
   MLFORGE_CUDA_CHECK(cudaStreamSynchronize(s));
 }
@@ -157,8 +165,9 @@ void row_norms(const std::vector<ArrayView>& rows, const ArrayView& out, Stream 
   const DeviceGuard guard(device_index(out));
   const cudaStream_t s = to_cuda(stream);
   const RowPointers pointers(rows, s);
-  norms_kernel<<<static_cast<unsigned>(rows.size()), kBlock, 0, s>>>(pointers.get(), rows[0].shape(0),
-                                                                      static_cast<double*>(out.data()));
+  const auto k = static_cast<std::int64_t>(rows.size());
+  norms_kernel<<<grid_for(k, 1, 1 << 20), kBlock, 0, s>>>(pointers.get(), k, rows[0].shape(0),
+                                                           static_cast<double*>(out.data()));
   MLFORGE_CUDA_CHECK(cudaGetLastError());
   MLFORGE_CUDA_CHECK(cudaStreamSynchronize(s));
 }
@@ -169,8 +178,9 @@ void clip_rows(const std::vector<ArrayView>& rows, double max_norm, const ArrayV
   const cudaStream_t s = to_cuda(stream);
   const RowPointers pointers(rows, s);
   const std::int64_t length = rows[0].shape(0);
-  clip_kernel<<<dim3(static_cast<unsigned>(grid_for(length, kBlock, 4096)), static_cast<unsigned>(rows.size())), kBlock, 0,
-                s>>>(pointers.mutable_rows(), length, static_cast<const double*>(norms.data()), max_norm);
+  const auto k = static_cast<std::int64_t>(rows.size());
+  clip_kernel<<<grid_for(k * length, kBlock, 1 << 20), kBlock, 0, s>>>(pointers.mutable_rows(), k, length,
+                                                                       static_cast<const double*>(norms.data()), max_norm);
   MLFORGE_CUDA_CHECK(cudaGetLastError());
   MLFORGE_CUDA_CHECK(cudaStreamSynchronize(s));
 }

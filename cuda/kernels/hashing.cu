@@ -53,9 +53,11 @@ __global__ void simhash_kernel(const std::uint64_t* tokens, const std::int64_t* 
 
 }  // namespace
 
-void copy_to_host(void* destination, const ArrayView& source) {
+void copy_to_host(void* destination, const ArrayView& source, Stream stream) {
   const DeviceGuard guard(device_index(source));
-  MLFORGE_CUDA_CHECK(cudaMemcpy(destination, source.data(), source.nbytes(), cudaMemcpyDeviceToHost));
+  // On the caller's stream: a producer on a non-blocking stream has finished writing before this runs.
+  MLFORGE_CUDA_CHECK(cudaMemcpyAsync(destination, source.data(), source.nbytes(), cudaMemcpyDeviceToHost, to_cuda(stream)));
+  MLFORGE_CUDA_CHECK(cudaStreamSynchronize(to_cuda(stream)));
 }
 
 void minhash(const ArrayView& token_hashes, const ArrayView& offsets, const std::vector<std::uint64_t>& a,

@@ -14,11 +14,12 @@ template <class T>
 double launch_sum(const T* x, std::int64_t n, cudaStream_t stream) {
   const std::int64_t wanted = (n + device::kReduceBlock - 1) / device::kReduceBlock;
   const int blocks = static_cast<int>(std::clamp<std::int64_t>(wanted, 1, kMaxBlocks));
-  DeviceBuffer partials(sizeof(double) * (blocks + 1), stream);
-  double* result = partials.as<double>() + blocks;
-  device::sum_partials<T><<<blocks, device::kReduceBlock, 0, stream>>>(x, n, partials.as<double>());
+  DeviceBuffer partials(sizeof(device::Compensated) * blocks + sizeof(double), stream);
+  auto* pairs = partials.as<device::Compensated>();
+  auto* result = reinterpret_cast<double*>(pairs + blocks);
+  device::sum_partials<T><<<blocks, device::kReduceBlock, 0, stream>>>(x, n, pairs);
   MLFORGE_CUDA_CHECK(cudaGetLastError());
-  device::sum_final<<<1, device::kReduceBlock, 0, stream>>>(partials.as<double>(), blocks, result);
+  device::sum_final<<<1, device::kReduceBlock, 0, stream>>>(pairs, blocks, result);
   MLFORGE_CUDA_CHECK(cudaGetLastError());
   double host = 0.0;
   MLFORGE_CUDA_CHECK(cudaMemcpyAsync(&host, result, sizeof(double), cudaMemcpyDeviceToHost, stream));

@@ -20,7 +20,7 @@ int device_count() noexcept;
 void stream_wait(Stream consumer, Stream producer);
 
 // Copies a whole contiguous device array to host memory (for small validations on the host).
-void copy_to_host(void* destination, const ArrayView& source);
+void copy_to_host(void* destination, const ArrayView& source, Stream stream);
 
 double reduce_sum(const ArrayView& x, Stream stream);
 void coordinate_median(const std::vector<ArrayView>& rows, const ArrayView& out, Stream stream);

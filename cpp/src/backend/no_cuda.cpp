@@ -22,7 +22,7 @@ void stream_wait(Stream, Stream) {
   throw Unavailable("[cuda.stream_wait] a CUDA stream was handed over but MLForge was built without CUDA");
 }
 
-void copy_to_host(void*, const ArrayView&) { refuse("cuda.copy_to_host"); }
+void copy_to_host(void*, const ArrayView&, Stream) { refuse("cuda.copy_to_host"); }
 double reduce_sum(const ArrayView&, Stream) { refuse("kernels.reduce_sum"); }
 void coordinate_median(const std::vector<ArrayView>&, const ArrayView&, Stream) { refuse("kernels.coordinate_median"); }
 void coordinate_trimmed_mean(const std::vector<ArrayView>&, double, const ArrayView&, Stream) {

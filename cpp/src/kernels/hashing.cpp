@@ -32,7 +32,7 @@ inline std::uint64_t mod_mersenne61(std::uint64_t x) {
 
 // Validates the ragged layout (offsets of CUDA documents are copied to the host for it); returns
 // the number of documents.
-std::int64_t check_ragged(const char* op, const ArrayView& tokens, const ArrayView& offsets) {
+std::int64_t check_ragged(const char* op, const ArrayView& tokens, const ArrayView& offsets, Stream stream) {
   const DeviceType where = tokens.device().type;
   MLFORGE_CHECK(tokens.ndim() == 1, InvalidArgument, "[", op, "] token_hashes: expected a vector, got ", tokens.describe());
   detail::require_array(op, "token_hashes", tokens, {DType::kUInt64}, {tokens.shape(0)}, false, where);
@@ -43,7 +43,7 @@ std::int64_t check_ragged(const char* op, const ArrayView& tokens, const ArrayVi
   const auto* o = static_cast<const std::int64_t*>(offsets.data());
   if (where == DeviceType::kCUDA) {
     host_offsets.resize(static_cast<std::size_t>(offsets.shape(0)));
-    detail::cuda::copy_to_host(host_offsets.data(), offsets);
+    detail::cuda::copy_to_host(host_offsets.data(), offsets, stream);
     o = host_offsets.data();
   }
   const std::int64_t docs = offsets.shape(0) - 1;
@@ -89,7 +89,7 @@ void minhash_permutations(std::uint64_t seed, const ArrayView& a, const ArrayVie
 void minhash(const ArrayView& token_hashes, const ArrayView& offsets, std::uint64_t seed, const ArrayView& signatures,
              Stream stream) {
   constexpr const char* op = "kernels.minhash";
-  const std::int64_t docs = check_ragged(op, token_hashes, offsets);
+  const std::int64_t docs = check_ragged(op, token_hashes, offsets, stream);
   MLFORGE_CHECK(signatures.ndim() == 2 && signatures.shape(1) >= 1, InvalidArgument, "[", op,
                 "] signatures: expected [n_documents, num_perm], got ", signatures.describe());
   const std::int64_t perms = signatures.shape(1);
@@ -118,7 +118,7 @@ void minhash(const ArrayView& token_hashes, const ArrayView& offsets, std::uint6
 
 void simhash(const ArrayView& token_hashes, const ArrayView& offsets, const ArrayView& fingerprints, Stream stream) {
   constexpr const char* op = "kernels.simhash";
-  const std::int64_t docs = check_ragged(op, token_hashes, offsets);
+  const std::int64_t docs = check_ragged(op, token_hashes, offsets, stream);
   detail::require_array(op, "fingerprints", fingerprints, {DType::kUInt64}, {docs}, true, token_hashes.device().type);
   if (token_hashes.device().is_cuda()) return detail::cuda::simhash(token_hashes, offsets, fingerprints, stream);
   const auto* tokens = static_cast<const std::uint64_t*>(token_hashes.data());

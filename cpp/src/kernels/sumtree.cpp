@@ -66,6 +66,7 @@ void sumtree_search(const ArrayView& tree, const ArrayView& values, const ArrayV
   detail::require_array(op, "values", values, {DType::kFloat64}, {n}, false, where);
   detail::require_array(op, "out_indices", out_indices, {DType::kInt64}, {n}, true, where);
   if (where == DeviceType::kCUDA) return detail::cuda::sumtree_search(tree, values, out_indices, stream);
+  if (n == 0) return;  // nothing to look up, as on CUDA
   const auto* t = static_cast<const double*>(tree.data());
   const auto* v = static_cast<const double*>(values.data());
   const double total = t[1];

@@ -113,6 +113,16 @@ TEST(KernelsCuda, SequenceLogprobsForwardAndBackwardMatchCpu) {
   EXPECT_THROW(mlforge::sequence_logprobs(dl, bad.view(DType::kInt64, {b, t}), dm, gseq.view(DType::kFloat32, {b}),
                                           glse.view(DType::kFloat32, {b, t})),
                mlforge::InvalidArgument);
+  EXPECT_THROW(mlforge::sequence_logprobs_backward(dl, bad.view(DType::kInt64, {b, t}), dm, glse.view(DType::kFloat32, {b, t}),
+                                                   gg.view(DType::kFloat32, {b}), ggrad.view(DType::kFloat32, {b, t, v})),
+               mlforge::InvalidArgument);
+  // T = 0: every sequence sums to 0, as on the CPU.
+  DeviceVector<float> no_steps_out{std::vector<float>(b, 123.0f)};
+  mlforge::sequence_logprobs(ArrayView(static_cast<float*>(dl.data()), DType::kFloat32, {b, 0, v}, kGpu),
+                             ArrayView(static_cast<std::int64_t*>(dy.data()), DType::kInt64, {b, 0}, kGpu),
+                             ArrayView(static_cast<float*>(dm.data()), DType::kFloat32, {b, 0}, kGpu),
+                             no_steps_out.view(DType::kFloat32, {b}), ArrayView(glse.view(DType::kFloat32, {b, t}).data(), DType::kFloat32, {b, 0}, kGpu));
+  EXPECT_EQ(no_steps_out.to_host(), std::vector<float>(b, 0.0f));
 }
 
 TEST(KernelsCuda, DpoAndSumTreeMatchCpu) {
@@ -128,6 +138,14 @@ TEST(KernelsCuda, DpoAndSumTreeMatchCpu) {
                     gs.view(DType::kFloat64, {3}));
   const auto gpu_loss = gl.to_host();
   for (int i = 0; i < 3; ++i) EXPECT_NEAR(gpu_loss[i], loss[i], 1e-12);
+  // A non-finite pair: refused, and nothing is written.
+  std::vector<double> poisoned = {1.0, NAN, 0.3};
+  DeviceVector<double> gp(poisoned), untouched{std::vector<double>(3, -7.0)};
+  EXPECT_THROW(mlforge::dpo_loss(gp.view(DType::kFloat64, {3}), b.view(DType::kFloat64, {3}), c.view(DType::kFloat64, {3}),
+                                 d.view(DType::kFloat64, {3}), 0.5, mlforge::DpoLoss::kSigmoid, 0.0,
+                                 untouched.view(DType::kFloat64, {3}), gs.view(DType::kFloat64, {3})),
+               mlforge::InvalidArgument);
+  EXPECT_EQ(untouched.to_host(), std::vector<double>(3, -7.0));
   // Sum tree
   std::vector<double> tree(2 * 1024, 0.0), prios(1024);
   std::vector<std::int64_t> idx(1024);

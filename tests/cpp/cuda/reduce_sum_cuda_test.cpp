@@ -34,3 +34,21 @@ TEST(ReduceSumCuda, UnavailableWithoutGpuIsReportedNotCrashed) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(ReduceSumCuda, CancellationAcrossThreadsSurvives) {
+  if (!mlforge::cuda_available()) GTEST_SKIP() << "no usable CUDA device";
+  std::vector<double> host = {1.0, 1e16, -1e16};
+  host.resize(100000, 0.0);
+  host[70000] = 1.0;
+  void* device = nullptr;
+  ASSERT_EQ(cudaMalloc(&device, sizeof(double) * host.size()), cudaSuccess);
+  ASSERT_EQ(cudaMemcpy(device, host.data(), sizeof(double) * host.size(), cudaMemcpyHostToDevice), cudaSuccess);
+  const mlforge::ArrayView view(device, mlforge::DType::kFloat64, {static_cast<std::int64_t>(host.size())},
+                                {mlforge::DeviceType::kCUDA, 0});
+  EXPECT_EQ(mlforge::reduce_sum(view), 2.0);
+  cudaFree(device);
+}
+
+}  // namespace
