@@ -18,15 +18,30 @@ MLFORGE_TARGET_CLONES void axpy_into(double* acc, const float* row, double weigh
   for (std::int64_t i = 0; i < n; ++i) acc[i] += weight * static_cast<double>(row[i]);
 }
 
-// Four rows per pass over the accumulator: a quarter of the accumulator traffic. The additions
-// happen in the same order as four axpy_into calls, so the result does not change.
-MLFORGE_TARGET_CLONES void axpy4_into(double* acc, const float* const* rows, const double* w, std::int64_t n) {
+// kBlockRows rows per pass over the accumulator: 1/kBlockRows of the accumulator traffic. The
+// additions happen in the same order as kBlockRows axpy_into calls, so the result does not change.
+constexpr int kBlockRows = 8;
+
+MLFORGE_TARGET_CLONES void axpy_block_into(double* __restrict acc, const float* const* rows, const double* w,
+                                           std::int64_t n) {
+  const float* __restrict r0 = rows[0];
+  const float* __restrict r1 = rows[1];
+  const float* __restrict r2 = rows[2];
+  const float* __restrict r3 = rows[3];
+  const float* __restrict r4 = rows[4];
+  const float* __restrict r5 = rows[5];
+  const float* __restrict r6 = rows[6];
+  const float* __restrict r7 = rows[7];
   for (std::int64_t i = 0; i < n; ++i) {
     double a = acc[i];
-    a += w[0] * static_cast<double>(rows[0][i]);
-    a += w[1] * static_cast<double>(rows[1][i]);
-    a += w[2] * static_cast<double>(rows[2][i]);
-    a += w[3] * static_cast<double>(rows[3][i]);
+    a += w[0] * static_cast<double>(r0[i]);
+    a += w[1] * static_cast<double>(r1[i]);
+    a += w[2] * static_cast<double>(r2[i]);
+    a += w[3] * static_cast<double>(r3[i]);
+    a += w[4] * static_cast<double>(r4[i]);
+    a += w[5] * static_cast<double>(r5[i]);
+    a += w[6] * static_cast<double>(r6[i]);
+    a += w[7] * static_cast<double>(r7[i]);
     acc[i] = a;
   }
 }
@@ -81,10 +96,12 @@ void weighted_sum(const std::vector<ArrayView>& rows, const ArrayView& weights, 
   parallel_for(0, length, kCoordinateGrain, [&](std::int64_t lo, std::int64_t hi) {
     std::vector<double> acc(static_cast<std::size_t>(hi - lo), 0.0);
     std::int64_t r = 0;  // fixed row order: the same sum for any thread count
-    for (; r + 4 <= k; r += 4) {
-      const float* block[4];
-      for (int j = 0; j < 4; ++j) block[j] = static_cast<const float*>(rows[static_cast<std::size_t>(r + j)].data()) + lo;
-      axpy4_into(acc.data(), block, w + r, hi - lo);
+    for (; r + kBlockRows <= k; r += kBlockRows) {
+      const float* block[kBlockRows];
+      for (int j = 0; j < kBlockRows; ++j) {
+        block[j] = static_cast<const float*>(rows[static_cast<std::size_t>(r + j)].data()) + lo;
+      }
+      axpy_block_into(acc.data(), block, w + r, hi - lo);
     }
     for (; r < k; ++r) {
       axpy_into(acc.data(), static_cast<const float*>(rows[static_cast<std::size_t>(r)].data()) + lo, w[r], hi - lo);
