@@ -5,13 +5,13 @@
 
 #include "backend/cuda_entry.h"
 #include "device/philox.cuh"
+#include "random/box_muller.h"
 #include "runtime/cuda_check.h"
 
 namespace mlforge::detail::cuda {
 namespace {
 
 constexpr int kBlock = 256;
-constexpr double kTwoPi = 6.283185307179586476925286766559;
 
 template <class T>
 __global__ void uniform_kernel(T* out, std::int64_t n, std::uint64_t seed, std::uint64_t stream_id,
@@ -33,12 +33,9 @@ __global__ void normal_kernel(T* out, std::int64_t n, std::uint64_t seed, std::u
     const std::uint64_t index = offset + static_cast<std::uint64_t>(i);
     std::uint64_t words[4] = {index / 4, 0, 0, 0};
     device::philox4x64_10(words, seed, stream_id);
-    const int pair = static_cast<int>((index % 4) / 2);
-    const double u1 = 1.0 - device::bits_to_unit(words[2 * pair]);
-    const double angle = kTwoPi * device::bits_to_unit(words[2 * pair + 1]);
-    const double radius = sqrt(-2.0 * log(u1));
-    const double z = (index % 2 == 0) ? radius * cos(angle) : radius * sin(angle);
-    out[i] = static_cast<T>(mean + std * z);
+    double normals[4];
+    detail::normals_from_block(words, normals);  // the CPU's own arithmetic: bit-identical results
+    out[i] = static_cast<T>(mean + std * normals[index % 4]);
   }
 }
 

@@ -2,11 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numbers>
 
 #include "backend/cuda_entry.h"
+#include "core/simd.h"
 #include "mlforge/error.h"
 #include "mlforge/parallel.h"
+#include "random/box_muller.h"
 #include "random/philox.h"
 
 namespace mlforge {
@@ -21,43 +22,52 @@ void check_output(const char* op, const ArrayView& out) {
   out.require_writable(op, "out");
 }
 
+constexpr std::int64_t kBatchBlocks = 64;
+
 // Every Philox block yields four values; element i of a sequence is lane i % 4 of block i / 4.
-// `block_values(b, values)` computes the four values of block b. Edge elements that do not start
-// a whole block are computed alone, so the result is independent of the chunking.
-template <class T, class BlockValues>
-void fill_blocks(const ArrayView& out, std::uint64_t offset, BlockValues block_values) {
+// `batch_values(first_block, count, values)` writes the 4 * count values of blocks first_block ..
+// first_block + count - 1. Each element depends only on its own block, so the result does not
+// depend on the chunking or the batch boundaries.
+template <class T, class BatchValues>
+void fill_blocks(const ArrayView& out, std::uint64_t offset, BatchValues batch_values) {
   T* data = static_cast<T*>(out.data());
   parallel_for(0, out.numel(), kFillGrain, [&](std::int64_t lo, std::int64_t hi) {
-    double values[4];
+    double values[4 * kBatchBlocks];
     std::int64_t i = lo;
     while (i < hi) {
       const std::uint64_t index = offset + static_cast<std::uint64_t>(i);
-      const std::uint64_t lane = index % 4;
-      block_values(index / 4, values);
-      const std::int64_t take = std::min<std::int64_t>(static_cast<std::int64_t>(4 - lane), hi - i);
-      for (std::int64_t k = 0; k < take; ++k) data[i + k] = static_cast<T>(values[lane + static_cast<std::uint64_t>(k)]);
+      const auto lane = static_cast<std::int64_t>(index % 4);
+      const std::int64_t remaining = hi - i;
+      const std::int64_t blocks = std::min<std::int64_t>(kBatchBlocks, (lane + remaining + 3) / 4);
+      batch_values(index / 4, blocks, values);
+      const std::int64_t take = std::min<std::int64_t>(4 * blocks - lane, remaining);
+      for (std::int64_t k = 0; k < take; ++k) data[i + k] = static_cast<T>(values[lane + k]);
       i += take;
     }
   });
 }
 
-template <class BlockValues>
-void fill_any(const ArrayView& out, std::uint64_t offset, BlockValues block_values) {
+template <class BatchValues>
+void fill_any(const ArrayView& out, std::uint64_t offset, BatchValues batch_values) {
   if (out.dtype() == DType::kFloat32) {
-    fill_blocks<float>(out, offset, block_values);
+    fill_blocks<float>(out, offset, batch_values);
   } else {
-    fill_blocks<double>(out, offset, block_values);
+    fill_blocks<double>(out, offset, batch_values);
   }
 }
 
-// Box-Muller on words (2p, 2p+1) gives lanes 2p (cosine) and 2p+1 (sine).
-void normal_block(const PhiloxBlock& words, double values[4]) {
-  for (int pair = 0; pair < 2; ++pair) {
-    const double u1 = 1.0 - detail::bits_to_unit(words[2 * pair]);  // (0, 1]: log never sees 0
-    const double angle = 2.0 * std::numbers::pi * detail::bits_to_unit(words[2 * pair + 1]);
-    const double radius = std::sqrt(-2.0 * std::log(u1));
-    values[2 * pair] = radius * std::cos(angle);
-    values[2 * pair + 1] = radius * std::sin(angle);
+// Box-Muller over a batch of Philox words (see box_muller.h): the same arithmetic as
+// normals_from_block, in a loop the compiler vectorises (the Philox rounds before it cannot be).
+MLFORGE_TARGET_CLONES void box_muller_batch(const std::uint64_t* words, double* out, std::int64_t pairs, double mean,
+                                            double std) {
+  for (std::int64_t p = 0; p < pairs; ++p) {
+    const double u1 = 1.0 - static_cast<double>(words[2 * p] >> 11) * 0x1.0p-53;
+    const double u2 = static_cast<double>(words[2 * p + 1] >> 11) * 0x1.0p-53;
+    const double radius = std::sqrt(-2.0 * detail::unit_log(u1));
+    double sine, cosine;
+    detail::sincos_turns(u2, &sine, &cosine);
+    out[2 * p] = mean + std * (radius * cosine);
+    out[2 * p + 1] = mean + std * (radius * sine);
   }
 }
 
@@ -77,7 +87,7 @@ double CounterRng::uniform(std::uint64_t index) const noexcept { return detail::
 
 double CounterRng::normal(std::uint64_t index) const noexcept {
   double values[4];
-  normal_block(block(index / 4), values);
+  detail::normals_from_block(block(index / 4).data(), values);
   return values[index % 4];
 }
 
@@ -95,9 +105,13 @@ void fill_uniform(const ArrayView& out, std::uint64_t seed, std::uint64_t stream
   const double below_high = out.dtype() == DType::kFloat32
                                 ? static_cast<double>(std::nextafter(static_cast<float>(high), static_cast<float>(low)))
                                 : std::nextafter(high, low);
-  fill_any(out, offset, [&](std::uint64_t block_index, double values[4]) {
-    const PhiloxBlock words = rng.block(block_index);
-    for (int lane = 0; lane < 4; ++lane) values[lane] = std::fmin(low + span * detail::bits_to_unit(words[lane]), below_high);
+  fill_any(out, offset, [&](std::uint64_t first_block, std::int64_t count, double* values) {
+    for (std::int64_t b = 0; b < count; ++b) {
+      const PhiloxBlock words = rng.block(first_block + static_cast<std::uint64_t>(b));
+      for (int lane = 0; lane < 4; ++lane) {
+        values[4 * b + lane] = std::fmin(low + span * detail::bits_to_unit(words[static_cast<std::size_t>(lane)]), below_high);
+      }
+    }
   });
 }
 
@@ -110,9 +124,13 @@ void fill_normal(const ArrayView& out, std::uint64_t seed, std::uint64_t stream,
                 "] std must be finite and >= 0, got ", std);
   if (out.device().is_cuda()) return detail::cuda::fill_normal(out, seed, stream, offset, mean, std, cuda_stream);
   const CounterRng rng(seed, stream);
-  fill_any(out, offset, [&](std::uint64_t block_index, double values[4]) {
-    normal_block(rng.block(block_index), values);
-    for (int lane = 0; lane < 4; ++lane) values[lane] = mean + std * values[lane];
+  fill_any(out, offset, [&](std::uint64_t first_block, std::int64_t count, double* values) {
+    std::uint64_t words[4 * kBatchBlocks];
+    for (std::int64_t b = 0; b < count; ++b) {
+      const PhiloxBlock block = rng.block(first_block + static_cast<std::uint64_t>(b));
+      std::copy(block.begin(), block.end(), words + 4 * b);
+    }
+    box_muller_batch(words, values, 2 * count, mean, std);
   });
 }
 

@@ -90,6 +90,6 @@ def fill_normal(
     std: float = 1.0,
     cuda_stream: Any = None,
 ) -> None:
-    """Fill ``out`` in place with normal values ``mean + std * z`` (CPU or CUDA, see fill_uniform)."""
+    """Fill ``out`` in place with normal values ``mean + std * z`` (CPU or CUDA: bit-identical)."""
     args = _stream_args("random.normal", seed, stream, offset, mean=mean, std=std)
     _mlforge.fill_normal(out, *args, stream_handle("random.normal", cuda_stream))
