@@ -1,6 +1,7 @@
 // Umbrella header: everything MLForge offers.
 #pragma once
 
+#include "mlforge/aggregate.h"
 #include "mlforge/api.h"
 #include "mlforge/array.h"
 #include "mlforge/device.h"

@@ -6,6 +6,7 @@
 #include "backend/cuda_entry.h"
 #include "core/simd.h"
 #include "kernels/checks.h"
+#include "kernels/coordinates.h"
 #include "mlforge/kernels.h"
 #include "mlforge/parallel.h"
 
@@ -44,31 +45,6 @@ MLFORGE_TARGET_CLONES void axpy_block_into(double* __restrict acc, const float* 
     a += w[7] * static_cast<double>(r7[i]);
     acc[i] = a;
   }
-}
-
-constexpr std::int64_t kTile = 64;
-
-// Applies `reduce(values, K) -> double` to every coordinate. Rows are copied a tile of kTile
-// coordinates at a time (sequential reads of each row), then each coordinate's K values are
-// gathered from the tile, so K rows never become K interleaved memory streams.
-template <class Reduce>
-void per_coordinate(const std::vector<ArrayView>& rows, std::int64_t length, float* out, Reduce reduce) {
-  const auto k = static_cast<std::int64_t>(rows.size());
-  parallel_for(0, length, kCoordinateGrain, [&](std::int64_t lo, std::int64_t hi) {
-    std::vector<float> tile(static_cast<std::size_t>(k * kTile));
-    std::vector<float> column(static_cast<std::size_t>(k));
-    for (std::int64_t start = lo; start < hi; start += kTile) {
-      const std::int64_t width = std::min(kTile, hi - start);
-      for (std::int64_t r = 0; r < k; ++r) {
-        const float* row = static_cast<const float*>(rows[static_cast<std::size_t>(r)].data()) + start;
-        std::copy(row, row + width, tile.begin() + r * kTile);
-      }
-      for (std::int64_t c = 0; c < width; ++c) {
-        for (std::int64_t r = 0; r < k; ++r) column[static_cast<std::size_t>(r)] = tile[static_cast<std::size_t>(r * kTile + c)];
-        out[start + c] = static_cast<float>(reduce(column.data(), k));
-      }
-    }
-  });
 }
 
 bool has_nan(const float* values, std::int64_t k) {
@@ -116,7 +92,7 @@ void coordinate_median(const std::vector<ArrayView>& rows, const ArrayView& out,
   const std::int64_t length = detail::require_rows(op, rows, false, where);
   detail::require_array(op, "out", out, {DType::kFloat32}, {length}, true, where);
   if (where == DeviceType::kCUDA) return detail::cuda::coordinate_median(rows, out, stream);
-  per_coordinate(rows, length, static_cast<float*>(out.data()), [](float* values, std::int64_t k) -> double {
+  detail::per_coordinate(rows, length, static_cast<float*>(out.data()), [](float* values, std::int64_t k) -> double {
     if (has_nan(values, k)) return std::nan("");
     const std::int64_t middle = k / 2;
     std::nth_element(values, values + middle, values + k);
@@ -137,7 +113,7 @@ void coordinate_trimmed_mean(const std::vector<ArrayView>& rows, double beta, co
   if (where == DeviceType::kCUDA) return detail::cuda::coordinate_trimmed_mean(rows, beta, out, stream);
   const auto k = static_cast<std::int64_t>(rows.size());
   const auto cut = static_cast<std::int64_t>(std::floor(beta * static_cast<double>(k)));
-  per_coordinate(rows, length, static_cast<float*>(out.data()), [cut](float* values, std::int64_t count) -> double {
+  detail::per_coordinate(rows, length, static_cast<float*>(out.data()), [cut](float* values, std::int64_t count) -> double {
     if (has_nan(values, count)) return std::nan("");
     // Two partitions (O(K)) instead of a sort: the cut smallest to the front, the cut largest to the back.
     if (cut > 0) {

@@ -29,6 +29,7 @@ from reactor.engine.hashing import (
 from reactor.engine.kernels import reduce_sum
 from reactor.engine.parallel import apply_core_settings, num_threads, set_num_threads, threads
 from reactor.engine.random import fill_normal, fill_uniform, normal, uniform
+from reactor.engine.rules import bulyan, centered_clip, geometric_median, krum_scores, multi_krum
 from reactor.engine.sumtree import new_sumtree, sumtree_search, sumtree_update
 from reactor.engine.training import (
     DPO_LOSS_CODES,
@@ -49,6 +50,8 @@ __all__ = [
     "adam_step",
     "apply_core_settings",
     "build_info",
+    "bulyan",
+    "centered_clip",
     "clip_rows",
     "coordinate_median",
     "coordinate_trimmed_mean",
@@ -58,8 +61,11 @@ __all__ = [
     "fill_normal",
     "fill_uniform",
     "gae",
+    "geometric_median",
+    "krum_scores",
     "minhash",
     "minhash_permutations",
+    "multi_krum",
     "new_sumtree",
     "normal",
     "num_threads",

@@ -1,0 +1,46 @@
+// Robust aggregation rules over K client updates (rows: K contiguous float32 CPU vectors of one
+// length D, as in kernels.h). Each rule is implemented exactly as its paper defines it; every
+// distance and sum accumulates in float64 (see kernels.h: the centred pairwise distances are
+// shared by Krum, Multi-Krum and Bulyan). Outputs are float32 [D]. Deterministic for any thread
+// count. Errors: InvalidArgument for too few clients for f (naming the rule's requirement), bad
+// parameters, or the row errors of kernels.h. Thread-safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "mlforge/api.h"
+#include "mlforge/array.h"
+
+namespace mlforge {
+
+/// Krum scores (Blanchard et al. 2017): score(i) = sum of the squared distances from row i to its
+/// K - f - 2 nearest other rows. Requires K > 2f + 2. Writes scores [K] float64.
+MLFORGE_API void krum_scores(const std::vector<ArrayView>& rows, std::int64_t f, const ArrayView& scores);
+
+/// Multi-Krum: the mean of the m rows with the lowest Krum scores (ties: lower index first); m = 1
+/// is Krum itself. Requires K > 2f + 2 and 1 <= m <= K. Writes out [D] and, if `selected` is not
+/// empty, the chosen indices [m] int64 in selection order.
+MLFORGE_API void multi_krum(const std::vector<ArrayView>& rows, std::int64_t f, std::int64_t m, const ArrayView& out,
+                            const ArrayView& selected = {});
+
+/// Bulyan (El Mhamdi et al. 2018): theta = K - 2f rows picked by recursive Krum (each pick removed
+/// and the scores recomputed on the remainder), then per coordinate the mean of the
+/// beta = theta - 2f picked values closest to their coordinate median (ties: lower row first).
+/// Requires K >= 4f + 3.
+MLFORGE_API void bulyan(const std::vector<ArrayView>& rows, std::int64_t f, const ArrayView& out);
+
+/// Geometric median by smoothed Weiszfeld (RFA, Pillutla et al. 2022): z0 = weighted mean, then
+/// b_i = a_i / max(nu, ||z - w_i||), z = sum b_i w_i / sum b_i, for at most max_iter steps, stopping
+/// when the objective sum a_i ||z - w_i|| changes by less than ftol times itself. weights [K]
+/// float64 >= 0 with a positive sum. Returns the number of iterations made.
+MLFORGE_API std::int64_t geometric_median(const std::vector<ArrayView>& rows, const ArrayView& weights, double nu,
+                                          std::int64_t max_iter, double ftol, const ArrayView& out);
+
+/// Centered clipping (Karimireddy et al. 2021): v <- v + (1/K) sum_i (x_i - v) min(1, tau / ||x_i - v||),
+/// `iterations` times, starting from `center` [D] float32 (e.g. the previous aggregate; zeros when
+/// empty). tau > 0, iterations >= 1.
+MLFORGE_API void centered_clip(const std::vector<ArrayView>& rows, double tau, std::int64_t iterations,
+                               const ArrayView& center, const ArrayView& out);
+
+}  // namespace mlforge
