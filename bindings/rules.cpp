@@ -53,6 +53,23 @@ void init_rules(py::module_& m) {
       py::arg("updates"), py::arg("weights"), py::arg("nu"), py::arg("max_iter"), py::arg("ftol"), py::arg("out"),
       "Smoothed Weiszfeld geometric median; returns the iterations made.");
   m.def(
+      "server_optimizer_step",
+      [](int type, py::handle params, py::handle delta, py::handle first, py::object second, double eta, double beta1,
+         double beta2, double tau) {
+        constexpr const char* op = "aggregate.server_optimizer";
+        const auto x = borrow_array(params, op, "params", Access::kWrite);
+        const auto d = borrow_array(delta, op, "delta", Access::kRead);
+        const auto m1 = borrow_array(first, op, "m", Access::kWrite);
+        BorrowedArray m2;
+        if (!second.is_none()) m2 = borrow_array(second, op, "v", Access::kWrite);
+        py::gil_scoped_release nogil;
+        mlforge::server_optimizer_step(static_cast<mlforge::ServerOptimizer>(type), x.view(), d.view(), m1.view(),
+                                       m2.view(), eta, beta1, beta2, tau);
+      },
+      py::arg("type"), py::arg("params"), py::arg("delta"), py::arg("m"), py::arg("v"), py::arg("eta"),
+      py::arg("beta1"), py::arg("beta2"), py::arg("tau"),
+      "One fused server-optimizer step (0 FedAvgM, 1 FedAdagrad, 2 FedYogi, 3 FedAdam) in place.");
+  m.def(
       "centered_clip",
       [](py::handle updates, double tau, std::int64_t iterations, py::object center, py::handle out) {
         const Rows rows = borrow_rows(updates, "aggregate.centered_clip", Access::kRead);

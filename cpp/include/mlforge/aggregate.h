@@ -43,4 +43,19 @@ MLFORGE_API std::int64_t geometric_median(const std::vector<ArrayView>& rows, co
 MLFORGE_API void centered_clip(const std::vector<ArrayView>& rows, double tau, std::int64_t iterations,
                                const ArrayView& center, const ArrayView& out);
 
+/// Server optimizers on the pseudo-gradient (Reddi et al. 2021, "Adaptive Federated Optimization";
+/// FedAvgM: Hsu et al. 2019). With delta = the aggregated client update (mean of x_i - x):
+///   kFedAvgM:    m = beta1 m + delta;                              x += eta m
+///   kFedAdagrad: m = beta1 m + (1 - beta1) delta; v = v + delta^2;  x += eta m / (sqrt(v) + tau)
+///   kFedYogi:    ... v = v - (1 - beta2) delta^2 sign(v - delta^2); x += eta m / (sqrt(v) + tau)
+///   kFedAdam:    ... v = beta2 v + (1 - beta2) delta^2;             x += eta m / (sqrt(v) + tau)
+/// One fused, multi-threaded pass in place over params, m and v (float32 [D], contiguous; v unused
+/// by kFedAvgM); the state (m, v) is the caller's to checkpoint. Throws InvalidArgument for shape
+/// or dtype mismatches, non-finite or negative hyper-parameters, beta outside [0, 1).
+enum class ServerOptimizer : int { kFedAvgM = 0, kFedAdagrad = 1, kFedYogi = 2, kFedAdam = 3 };
+
+MLFORGE_API void server_optimizer_step(ServerOptimizer type, const ArrayView& params, const ArrayView& delta,
+                                       const ArrayView& m, const ArrayView& v, double eta, double beta1, double beta2,
+                                       double tau);
+
 }  // namespace mlforge

@@ -29,7 +29,15 @@ from reactor.engine.hashing import (
 from reactor.engine.kernels import reduce_sum
 from reactor.engine.parallel import apply_core_settings, num_threads, set_num_threads, threads
 from reactor.engine.random import fill_normal, fill_uniform, normal, uniform
-from reactor.engine.rules import bulyan, centered_clip, geometric_median, krum_scores, multi_krum
+from reactor.engine.rules import (
+    SERVER_OPTIMIZER_CODES,
+    bulyan,
+    centered_clip,
+    geometric_median,
+    krum_scores,
+    multi_krum,
+    server_optimizer_step,
+)
 from reactor.engine.sumtree import new_sumtree, sumtree_search, sumtree_update
 from reactor.engine.training import (
     DPO_LOSS_CODES,
@@ -45,6 +53,7 @@ __all__ = [
     "DPO_LOSS_CODES",
     "MINHASH_PRIME",
     "MINHASH_SCHEME_VERSION",
+    "SERVER_OPTIMIZER_CODES",
     "ArrayInfo",
     "BuildInfo",
     "adam_step",
@@ -74,6 +83,7 @@ __all__ = [
     "row_norms",
     "sequence_logprobs",
     "sequence_logprobs_backward",
+    "server_optimizer_step",
     "set_num_threads",
     "simhash",
     "stream_triad",

@@ -13,7 +13,15 @@ from reactor import _mlforge
 from reactor.engine._validate import check_count, check_finite
 from reactor.engine.aggregate import Updates, _shape
 
-__all__ = ["bulyan", "centered_clip", "geometric_median", "krum_scores", "multi_krum"]
+__all__ = [
+    "SERVER_OPTIMIZER_CODES",
+    "bulyan",
+    "centered_clip",
+    "geometric_median",
+    "krum_scores",
+    "multi_krum",
+    "server_optimizer_step",
+]
 
 
 def krum_scores(updates: Updates, f: int) -> npt.NDArray[np.float64]:
@@ -69,3 +77,39 @@ def centered_clip(
         updates, check_finite(op, "tau", tau), check_count(op, "iterations", iterations), center, out
     )
     return out
+
+
+SERVER_OPTIMIZER_CODES: dict[str, int] = {"fedavgm": 0, "fedadagrad": 1, "fedyogi": 2, "fedadam": 3}
+
+
+def server_optimizer_step(
+    kind: str,
+    params: Any,
+    delta: Any,
+    m: Any,
+    v: Any,
+    *,
+    eta: float,
+    beta_1: float,
+    beta_2: float,
+    tau: float,
+) -> None:
+    """One fused server-optimizer step in place (``mlforge/aggregate.h``); ``v`` is None for fedavgm."""
+    op = "aggregate.server_optimizer"
+    if kind not in SERVER_OPTIMIZER_CODES:
+        from reactor.errors import InvalidArgumentError
+
+        raise InvalidArgumentError(
+            f"[{op}] kind must be one of {sorted(SERVER_OPTIMIZER_CODES)}, got {kind!r}"
+        )
+    _mlforge.server_optimizer_step(
+        SERVER_OPTIMIZER_CODES[kind],
+        params,
+        delta,
+        m,
+        v,
+        check_finite(op, "eta", eta),
+        check_finite(op, "beta_1", beta_1),
+        check_finite(op, "beta_2", beta_2),
+        check_finite(op, "tau", tau),
+    )

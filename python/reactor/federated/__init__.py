@@ -7,5 +7,6 @@ the client updates in place and accumulate in float64.
 from __future__ import annotations
 
 from reactor.federated.aggregate import RULES, aggregate
+from reactor.federated.server_optimizer import ServerOptimizer
 
-__all__ = ["RULES", "aggregate"]
+__all__ = ["RULES", "ServerOptimizer", "aggregate"]
