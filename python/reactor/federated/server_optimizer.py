@@ -40,7 +40,8 @@ class ServerOptimizer:
     def __post_init__(self) -> None:
         if self.kind not in engine.SERVER_OPTIMIZER_CODES:
             kinds = sorted(engine.SERVER_OPTIMIZER_CODES)
-            raise InvalidArgumentError(f"[federated.ServerOptimizer] kind must be one of {kinds}, got {self.kind!r}")
+            message = f"kind must be one of {kinds}, got {self.kind!r}"
+            raise InvalidArgumentError(f"[federated.ServerOptimizer] {message}")
 
     def step(self, params: npt.NDArray[np.float32], delta: Any) -> None:
         """Apply one round's update to ``params`` (float32, contiguous, writable) in place."""
