@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "mlforge/array.h"
+#include "mlforge/device.h"
 
 namespace reactor_bindings {
 
@@ -49,6 +50,9 @@ py::array to_numpy(mlforge::OwnedArray&& array);
 
 // Maps "float32"/"float64" (or a numpy dtype object) to DType; InvalidArgumentError otherwise.
 mlforge::DType float_dtype_from(py::handle dtype, const char* op);
+
+// A CUDA stream handle from Python (an int; 0 is the legacy default stream) as the engine takes it.
+inline mlforge::Stream as_stream(std::uintptr_t handle) { return mlforge::Stream{reinterpret_cast<void*>(handle)}; }
 
 void init_array(py::module_& m);
 

@@ -28,7 +28,7 @@ void init_hashing(py::module_& m) {
         const auto o = borrow_array(offsets, op, "offsets", Access::kRead, stream);
         const auto out = borrow_array(signatures, op, "signatures", Access::kWrite, stream);
         py::gil_scoped_release nogil;
-        mlforge::minhash(tokens.view(), o.view(), seed, out.view(), mlforge::Stream{reinterpret_cast<void*>(stream)});
+        mlforge::minhash(tokens.view(), o.view(), seed, out.view(), as_stream(stream));
       },
       py::arg("token_hashes"), py::arg("offsets"), py::arg("seed"), py::arg("signatures"), py::arg("stream") = 0,
       "MinHash signatures [n, num_perm] of ragged documents.");
@@ -40,7 +40,7 @@ void init_hashing(py::module_& m) {
         const auto o = borrow_array(offsets, op, "offsets", Access::kRead, stream);
         const auto out = borrow_array(fingerprints, op, "fingerprints", Access::kWrite, stream);
         py::gil_scoped_release nogil;
-        mlforge::simhash(tokens.view(), o.view(), out.view(), mlforge::Stream{reinterpret_cast<void*>(stream)});
+        mlforge::simhash(tokens.view(), o.view(), out.view(), as_stream(stream));
       },
       py::arg("token_hashes"), py::arg("offsets"), py::arg("fingerprints"), py::arg("stream") = 0, "64-bit SimHash of ragged documents.");
 }

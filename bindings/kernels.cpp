@@ -15,7 +15,7 @@ void init_kernels(py::module_& m) {
       [](py::handle x, std::uintptr_t stream) {
         const BorrowedArray borrowed = borrow_array(x, "kernels.reduce_sum", "x", Access::kRead, stream);
         py::gil_scoped_release nogil;
-        return mlforge::reduce_sum(borrowed.view(), mlforge::Stream{reinterpret_cast<void*>(stream)});
+        return mlforge::reduce_sum(borrowed.view(), as_stream(stream));
       },
       py::arg("x"), py::arg("stream") = 0,
       "Sum of a contiguous float32/float64 array (CPU or CUDA), accumulated in float64.");

@@ -19,7 +19,7 @@ void fill_into(FillFn fill, const char* op, py::handle out, std::uint64_t seed, 
                std::uint64_t offset, double a, double b, std::uintptr_t cuda_stream) {
   const BorrowedArray borrowed = borrow_array(out, op, "out", Access::kWrite, cuda_stream);
   py::gil_scoped_release nogil;
-  fill(borrowed.view(), seed, stream, offset, a, b, mlforge::Stream{reinterpret_cast<void*>(cuda_stream)});
+  fill(borrowed.view(), seed, stream, offset, a, b, as_stream(cuda_stream));
 }
 
 // Allocates a new engine-owned array of n values and returns it to numpy without a copy.

@@ -20,7 +20,7 @@ void init_sumtree(py::module_& m) {
         const auto p = borrow_array(priorities, op, "priorities", Access::kRead, stream);
         py::gil_scoped_release nogil;
         mlforge::sumtree_update(t.view(), i.view(), p.view(),
-                 mlforge::Stream{reinterpret_cast<void*>(stream)});
+                 as_stream(stream));
       },
       py::arg("tree"), py::arg("indices"), py::arg("priorities"), py::arg("stream") = 0, "Set leaves and recompute their ancestors.");
   m.def(
@@ -32,7 +32,7 @@ void init_sumtree(py::module_& m) {
         const auto o = borrow_array(out_indices, op, "out_indices", Access::kWrite, stream);
         py::gil_scoped_release nogil;
         mlforge::sumtree_search(t.view(), v.view(), o.view(),
-                 mlforge::Stream{reinterpret_cast<void*>(stream)});
+                 as_stream(stream));
       },
       py::arg("tree"), py::arg("values"), py::arg("out_indices"), py::arg("stream") = 0, "Leaf index of each prefix-sum value.");
 }

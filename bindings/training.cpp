@@ -23,7 +23,7 @@ void init_training(py::module_& m) {
         const auto saved = borrow_array(lse, op, "lse", Access::kWrite, stream);
         py::gil_scoped_release nogil;
         mlforge::sequence_logprobs(x.view(), y.view(), w.view(), out.view(), saved.view(),
-                 mlforge::Stream{reinterpret_cast<void*>(stream)});
+                 as_stream(stream));
       },
       py::arg("logits"), py::arg("targets"), py::arg("mask"), py::arg("seq_logps"), py::arg("lse"), py::arg("stream") = 0,
       "Fused log-softmax + gather + masked sum: writes seq_logps [B] and lse [B, T].");
@@ -40,7 +40,7 @@ void init_training(py::module_& m) {
         const auto out = borrow_array(grad_logits, op, "grad_logits", Access::kWrite, stream);
         py::gil_scoped_release nogil;
         mlforge::sequence_logprobs_backward(x.view(), y.view(), w.view(), saved.view(), g.view(), out.view(),
-                 mlforge::Stream{reinterpret_cast<void*>(stream)});
+                 as_stream(stream));
       },
       py::arg("logits"), py::arg("targets"), py::arg("mask"), py::arg("lse"), py::arg("grad_seq"),
       py::arg("grad_logits"), py::arg("stream") = 0, "Backward of sequence_logprobs into grad_logits [B, T, V].");
@@ -58,7 +58,7 @@ void init_training(py::module_& m) {
         py::gil_scoped_release nogil;
         mlforge::dpo_loss(a.view(), b.view(), c.view(), d.view(), beta, static_cast<mlforge::DpoLoss>(loss_type),
                           label_smoothing, out.view(), slope.view(),
-                 mlforge::Stream{reinterpret_cast<void*>(stream)});
+                 as_stream(stream));
       },
       py::arg("policy_chosen"), py::arg("policy_rejected"), py::arg("ref_chosen"), py::arg("ref_rejected"),
       py::arg("beta"), py::arg("loss_type"), py::arg("label_smoothing"), py::arg("losses"), py::arg("dloss_dx"), py::arg("stream") = 0,
@@ -75,7 +75,7 @@ void init_training(py::module_& m) {
         const auto g = borrow_array(returns, op, "returns", Access::kWrite, stream);
         py::gil_scoped_release nogil;
         mlforge::gae(r.view(), v.view(), d.view(), gamma, lambda, a.view(), g.view(),
-                 mlforge::Stream{reinterpret_cast<void*>(stream)});
+                 as_stream(stream));
       },
       py::arg("rewards"), py::arg("values"), py::arg("dones"), py::arg("gamma"), py::arg("lam"),
       py::arg("advantages"), py::arg("returns"), py::arg("stream") = 0, "Generalised advantage estimation by reverse scan.");
@@ -91,7 +91,7 @@ void init_training(py::module_& m) {
         py::gil_scoped_release nogil;
         mlforge::adam_step(p.view(), g.view(), m1.view(), m2.view(), step, lr, beta1, beta2, eps, weight_decay,
                            decoupled,
-                 mlforge::Stream{reinterpret_cast<void*>(stream)});
+                 as_stream(stream));
       },
       py::arg("param"), py::arg("grad"), py::arg("exp_avg"), py::arg("exp_avg_sq"), py::arg("step"), py::arg("lr"),
       py::arg("beta1"), py::arg("beta2"), py::arg("eps"), py::arg("weight_decay"), py::arg("decoupled"), py::arg("stream") = 0,
