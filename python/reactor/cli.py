@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,6 +13,7 @@ from rich.table import Table
 
 import reactor
 from reactor.bench.cli import app as bench_app
+from reactor.train.cli import app as train_app
 
 __all__ = ["app", "main"]
 
@@ -24,6 +26,7 @@ app = typer.Typer(
 )
 # Area groups. Each area owns a Typer app in reactor/<area>/cli.py and is added here.
 app.add_typer(bench_app, name="bench", help="Benchmarks against numpy, torch and peer libraries.")
+app.add_typer(train_app, name="train", help="Fine-tune and align language models (SFT, DPO).")
 
 console = Console()
 
@@ -82,15 +85,22 @@ def info(
 
 @app.command()
 def quickstart(
-    size: Annotated[
-        int, typer.Option(min=1, help="Number of random values the demonstration generates.")
-    ] = 10_000_000,
-    seed: Annotated[int, typer.Option(min=0, help="Seed for every random choice.")] = 0,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Output directory (default runs/quickstart).")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="TOML/YAML file changing any setting.")
+    ] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Override a setting: --set train.max_steps=30")
+    ] = None,
 ) -> None:
-    """Run the quickstart: a short demonstration of the engine against numpy."""
-    from reactor.quickstart import run_quickstart
+    """Run the main job: corpus -> curation -> preference pairs -> DPO -> held-out evaluation -> report."""
+    from reactor.quickstart import load_quickstart_config, run_quickstart
+    from reactor.train.config import parse_overrides
 
-    run_quickstart(size=size, seed=seed, console=console)
+    settings = load_quickstart_config(config, out, parse_overrides(set_ or []))
+    run_quickstart(settings, console=console)
 
 
 def main() -> None:

@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reactor.atomic import atomic_write_text
+
 __all__ = ["Measurement", "Report", "measure"]
 
 
@@ -156,9 +158,9 @@ class Report:
     ) -> None:
         """Write the requested outputs atomically (temp file + rename)."""
         if json_path is not None:
-            _atomic_write(json_path, json.dumps(self.to_dict(), indent=2))
+            atomic_write_text(json_path, json.dumps(self.to_dict(), indent=2))
         if markdown_path is not None:
-            _atomic_write(markdown_path, self.to_markdown())
+            atomic_write_text(markdown_path, self.to_markdown())
         if plot_path is not None:
             self.plot(plot_path)
 
@@ -207,14 +209,4 @@ def _save_figure(fig: Any, path: Path) -> None:
     fig.savefig(tmp, dpi=110)
     fig.clf()
     _pyplot().close(fig)
-    os.replace(tmp, path)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
     os.replace(tmp, path)

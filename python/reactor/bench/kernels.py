@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from reactor import engine
-from reactor.bench.harness import _atomic_write, _environment, _format_ns, _pyplot, _save_figure, measure
+from reactor.atomic import atomic_write_text
+from reactor.bench.harness import _environment, _format_ns, _pyplot, _save_figure, measure
 from reactor.bench.kernel_cases import SIZES, build_cases
 from reactor.errors import UnavailableError
 
@@ -62,9 +63,9 @@ class KernelReport:
     def write(self, *, json_path: Path | None, markdown_path: Path | None, plot_path: Path | None) -> None:
         """JSON (a list of records), markdown and a roofline PNG, each written atomically."""
         if json_path is not None:
-            _atomic_write(json_path, json.dumps(self.records, indent=2))
+            atomic_write_text(json_path, json.dumps(self.records, indent=2))
         if markdown_path is not None:
-            _atomic_write(markdown_path, self.to_markdown())
+            atomic_write_text(markdown_path, self.to_markdown())
         if plot_path is not None:
             self.plot(plot_path)
 

@@ -1,0 +1,53 @@
+"""Trainers: one training core (:class:`Trainer`), supervised fine-tuning and DPO on it.
+
+Quick use::
+
+    from reactor.train import DPOConfig, DPOTrainer, build_model, build_tokenizer
+
+    config = DPOConfig()
+    tokenizer = build_tokenizer(config.model)
+    model = build_model(config.model, tokenizer, seed=0)
+    DPOTrainer(model, tokenizer, pairs, config=config).train()
+
+or from the command line: ``reactor train dpo --config run.toml``.
+"""
+
+from __future__ import annotations
+
+from reactor.train.callbacks import Callback
+from reactor.train.config import (
+    DataConfig,
+    DPOConfig,
+    DPOSettings,
+    ModelConfig,
+    SFTConfig,
+    SFTSettings,
+    TrainConfig,
+    load_run_config,
+)
+from reactor.train.dpo import DPOTrainer
+from reactor.train.losses import dpo_loss
+from reactor.train.models import build_model, build_tokenizer
+from reactor.train.sft import SFTTrainer
+from reactor.train.tokenizer import ByteTokenizer
+from reactor.train.trainer import Trainer, TrainResult
+
+__all__ = [
+    "ByteTokenizer",
+    "Callback",
+    "DPOConfig",
+    "DPOSettings",
+    "DPOTrainer",
+    "DataConfig",
+    "ModelConfig",
+    "SFTConfig",
+    "SFTSettings",
+    "SFTTrainer",
+    "TrainConfig",
+    "TrainResult",
+    "Trainer",
+    "build_model",
+    "build_tokenizer",
+    "dpo_loss",
+    "load_run_config",
+]

@@ -1,0 +1,54 @@
+"""``reactor train sft|dpo --config FILE.toml [--set section.key=value ...] [--resume]``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+
+if TYPE_CHECKING:
+    from reactor.train.trainer import TrainResult
+
+__all__ = ["app"]
+
+app = typer.Typer(no_args_is_help=True, help="Fine-tune and align language models (SFT, DPO).")
+console = Console()
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="TOML/YAML file: [model] [data] [train] ...")
+]
+SetOption = Annotated[
+    list[str] | None, typer.Option("--set", help="Override a setting: --set train.max_steps=50")
+]
+ResumeOption = Annotated[
+    bool, typer.Option("--resume", help="Continue from the newest good checkpoint in train.output_dir.")
+]
+
+
+def _report(result: TrainResult) -> None:
+    shown = {k: v for k, v in result.metrics.items() if not k.startswith("step_")}
+    for key in sorted(shown):
+        console.print(f"  {key:28s} {shown[key]:.6g}")
+    console.print(f"[bold green]done[/] step {result.state.step}; outputs in {result.output_dir}")
+
+
+@app.command()
+def dpo(config: ConfigOption = None, set_: SetOption = None, resume: ResumeOption = False) -> None:
+    """Direct Preference Optimization on JSONL pairs {prompt, chosen, rejected}."""
+    from reactor.train.config import DPOConfig, load_run_config, parse_overrides
+    from reactor.train.runner import run_dpo
+
+    settings = load_run_config(DPOConfig, config, parse_overrides(set_ or []))
+    _report(run_dpo(settings, resume=resume))
+
+
+@app.command()
+def sft(config: ConfigOption = None, set_: SetOption = None, resume: ResumeOption = False) -> None:
+    """Supervised fine-tuning on JSONL {prompt, completion} or {messages}."""
+    from reactor.train.config import SFTConfig, load_run_config, parse_overrides
+    from reactor.train.runner import run_sft
+
+    settings = load_run_config(SFTConfig, config, parse_overrides(set_ or []))
+    _report(run_sft(settings, resume=resume))

@@ -1,0 +1,228 @@
+"""Configuration of the trainers: one pydantic model per section, filled from a TOML/YAML file
+and ``--set section.key=value`` overrides. Invalid values fail at load time with the field path.
+
+A DPO config file looks like::
+
+    [model]
+    arch = "llama"
+    hidden_size = 64
+
+    [data]
+    train = "pairs.jsonl"
+
+    [train]
+    max_steps = 200
+    batch_size = 16
+
+    [dpo]
+    beta = 0.1
+    loss_type = "sigmoid"
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from reactor.config import read_config_file
+from reactor.errors import ConfigError
+
+__all__ = [
+    "DPOConfig",
+    "DPOSettings",
+    "DataConfig",
+    "ModelConfig",
+    "SFTConfig",
+    "SFTSettings",
+    "TrainConfig",
+    "load_run_config",
+    "parse_overrides",
+]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ModelConfig(_Section):
+    """The model: a tiny transformer built from a config, or a local Hugging Face checkpoint."""
+
+    arch: Literal["llama", "gpt2"] = "llama"
+    pretrained: Path | None = Field(
+        default=None, description="Local directory of a Hugging Face causal LM (nothing is downloaded)."
+    )
+    hidden_size: int = Field(default=64, ge=8)
+    num_layers: int = Field(default=2, ge=1)
+    num_heads: int = Field(default=4, ge=1)
+    intermediate_size: int = Field(default=256, ge=8)
+    max_positions: int = Field(default=256, ge=8)
+    dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
+
+    @model_validator(mode="after")
+    def _heads_divide_width(self) -> ModelConfig:
+        if self.hidden_size % self.num_heads:
+            raise ValueError(
+                f"hidden_size ({self.hidden_size}) must be divisible by num_heads ({self.num_heads})"
+            )
+        return self
+
+
+class DataConfig(_Section):
+    """Where the examples come from (JSON Lines files) and how long a sequence may be."""
+
+    train: Path | None = Field(default=None, description="JSONL training set.")
+    eval: Path | None = Field(default=None, description="JSONL evaluation set (optional).")
+    max_length: int = Field(default=128, ge=4, description="Longest tokenised prompt + completion.")
+    max_prompt_length: int = Field(default=64, ge=1, description="Prompts are cut to this many tokens.")
+
+
+class TrainConfig(_Section):
+    """The training loop shared by every trainer."""
+
+    seed: int = Field(default=0, ge=0)
+    output_dir: Path = Path("runs/train")
+    max_steps: int = Field(default=100, ge=1, description="Optimizer steps.")
+    batch_size: int = Field(default=16, ge=1, description="Examples per optimizer step, all ranks together.")
+    micro_batch_size: int | None = Field(
+        default=None, ge=1, description="Examples per forward pass on one rank; default: the whole share."
+    )
+    auto_micro_batch: bool = Field(
+        default=True, description="On out-of-memory, halve the micro-batch and accumulate more."
+    )
+    learning_rate: float = Field(default=1e-3, gt=0)
+    weight_decay: float = Field(default=0.0, ge=0)
+    adam_betas: tuple[float, float] = (0.9, 0.999)
+    adam_eps: float = Field(default=1e-8, gt=0)
+    max_grad_norm: float | None = Field(default=1.0, gt=0)
+    lr_schedule: Literal["constant", "linear", "cosine"] = "cosine"
+    warmup_steps: int = Field(default=0, ge=0)
+    precision: Literal["auto", "fp32", "bf16"] = Field(
+        default="auto", description="auto: bf16 autocast on a GPU that supports it, float32 otherwise."
+    )
+    gradient_checkpointing: bool = False
+    eval_every: int | None = Field(default=None, ge=1, description="Evaluate every N steps (and at the end).")
+    early_stopping_patience: int | None = Field(
+        default=None, ge=1, description="Stop after this many evaluations without improvement."
+    )
+    metric_for_best: str = "eval/loss"
+    greater_is_better: bool = False
+    checkpoint_every: int | None = Field(default=None, ge=1, description="Checkpoint every N steps.")
+    keep_checkpoints: int = Field(default=2, ge=1)
+    log_every: int = Field(default=1, ge=1)
+    tensorboard: bool = False
+    progress: bool = True
+    device: str = Field(default="auto", description="auto, cpu, cuda or cuda:N.")
+    strategy: Literal["auto", "ddp", "fsdp"] = Field(
+        default="auto", description="Under torchrun: auto = DDP, or FSDP (CUDA only)."
+    )
+
+    @model_validator(mode="after")
+    def _warmup_fits(self) -> TrainConfig:
+        if self.warmup_steps > self.max_steps:
+            raise ValueError(f"warmup_steps ({self.warmup_steps}) exceeds max_steps ({self.max_steps})")
+        return self
+
+
+class DPOSettings(_Section):
+    """The DPO objective (Rafailov et al. 2023) and its reference model."""
+
+    beta: float = Field(default=0.1, gt=0)
+    loss_type: Literal["sigmoid", "ipo", "hinge", "robust", "cdpo"] = "sigmoid"
+    label_smoothing: float = Field(default=0.0, ge=0.0, lt=0.5)
+    reference: Literal["copy", "offload", "precompute"] = Field(
+        default="copy",
+        description="copy: frozen copy beside the policy; offload: frozen copy kept on the CPU; "
+        "precompute: reference log-probs computed once, cached to disk, no model kept.",
+    )
+
+
+class SFTSettings(_Section):
+    """Supervised fine-tuning options."""
+
+    completion_only_loss: bool = Field(default=True, description="Mask the prompt out of the loss.")
+    packing: bool = Field(default=False, description="Pack several examples into one sequence.")
+
+
+class _RunConfig(_Section):
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    data: DataConfig = Field(default_factory=DataConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+
+
+RunConfigT = TypeVar("RunConfigT", bound=_RunConfig)
+
+
+class DPOConfig(_RunConfig):
+    """Everything ``reactor train dpo`` reads: ``[model]``, ``[data]``, ``[train]``, ``[dpo]``."""
+
+    dpo: DPOSettings = Field(default_factory=DPOSettings)
+
+
+class SFTConfig(_RunConfig):
+    """Everything ``reactor train sft`` reads: ``[model]``, ``[data]``, ``[train]``, ``[sft]``."""
+
+    sft: SFTSettings = Field(default_factory=SFTSettings)
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, Any]:
+    """``["train.max_steps=10", "dpo.beta=0.2"]`` -> nested dict; values parsed as TOML scalars."""
+    import tomllib
+
+    nested: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set expects section.key=value, got {pair!r}")
+        try:
+            value = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw  # a bare string such as a path
+        *parents, leaf = key.strip().split(".")
+        node = nested
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {key}: {part!r} is a value, not a section")
+        node[leaf] = value
+    return nested
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_run_config(
+    model: type[RunConfigT],
+    path: str | os.PathLike[str] | None = None,
+    overrides: dict[str, Any] | None = None,
+    defaults: dict[str, Any] | None = None,
+) -> RunConfigT:
+    """Build a run config from ``defaults`` < a TOML/YAML file < ``overrides``, merged section by
+    section. Relative data and model paths in the file are resolved against the file's directory.
+    """
+    values: dict[str, Any] = {}
+    if path is not None:
+        values = read_config_file(path)
+        base = Path(path).resolve().parent
+        for section, key in (("data", "train"), ("data", "eval"), ("model", "pretrained")):
+            raw = values.get(section, {}).get(key) if isinstance(values.get(section), dict) else None
+            if isinstance(raw, str) and not Path(raw).is_absolute():
+                values[section][key] = str(base / raw)
+    values = _merge(_merge(defaults or {}, values), overrides or {})
+    try:
+        return model.model_validate(values)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in issue['loc'])}: {issue['msg']} (got {issue.get('input')!r})"
+            for issue in error.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from error

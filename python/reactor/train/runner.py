@@ -1,0 +1,87 @@
+"""Run a trainer from a config: read the data, build the tokenizer and model, train, and export
+the final model (``output_dir/model``, Hugging Face format) next to the metrics and checkpoints.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from reactor.atomic import atomic_directory, atomic_write_text
+from reactor.errors import InvalidArgumentError
+from reactor.train.callbacks import Callback
+from reactor.train.config import DPOConfig, SFTConfig
+from reactor.train.data import read_jsonl
+from reactor.train.dpo import DPOTrainer
+from reactor.train.models import build_model, build_tokenizer
+from reactor.train.sft import SFTTrainer
+from reactor.train.trainer import TrainResult
+
+__all__ = ["export_model", "run_dpo", "run_sft"]
+
+_DPO_FIELDS = ("prompt", "chosen", "rejected")
+
+
+def export_model(model: nn.Module, directory: Path) -> Path:
+    """Save the trained weights where ``AutoModelForCausalLM.from_pretrained`` reads them (atomically)."""
+    inner = getattr(model, "module", model)
+    if hasattr(inner, "save_pretrained"):
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # one tiny shard: a bar is noise
+        return atomic_directory(directory, lambda tmp: inner.save_pretrained(str(tmp)))
+    import torch
+
+    return atomic_directory(directory, lambda tmp: torch.save(inner.state_dict(), tmp / "model.pt"))
+
+
+def _records(path: Path | None, name: str, required: Sequence[str]) -> list[dict[str, Any]]:
+    if path is None:
+        if name == "train":
+            raise InvalidArgumentError("[train.data] data.train: set the path of a JSONL training set")
+        return []
+    return read_jsonl(path, required)
+
+
+def _finish(trainer: DPOTrainer | SFTTrainer, config: DPOConfig | SFTConfig, resume: bool) -> TrainResult:
+    if trainer.context.is_main:
+        dumped = json.dumps(config.model_dump(mode="json"), indent=2)
+        atomic_write_text(config.train.output_dir / "config.json", dumped)
+    result = trainer.train(resume=resume)
+    if trainer.context.is_main:
+        export_model(trainer.model, config.train.output_dir / "model")
+    return result
+
+
+def run_dpo(config: DPOConfig, *, resume: bool = False, callbacks: Sequence[Callback] = ()) -> TrainResult:
+    """DPO from ``config`` (``data.train`` and optional ``data.eval`` hold preference pairs)."""
+    tokenizer = build_tokenizer(config.model)
+    model = build_model(config.model, tokenizer, seed=config.train.seed)
+    trainer = DPOTrainer(
+        model,
+        tokenizer,
+        _records(config.data.train, "train", _DPO_FIELDS),
+        eval_pairs=_records(config.data.eval, "eval", _DPO_FIELDS),
+        config=config,
+        callbacks=callbacks,
+    )
+    return _finish(trainer, config, resume)
+
+
+def run_sft(config: SFTConfig, *, resume: bool = False, callbacks: Sequence[Callback] = ()) -> TrainResult:
+    """SFT from ``config`` (``data.train`` and optional ``data.eval`` hold prompt/completion or messages)."""
+    tokenizer = build_tokenizer(config.model)
+    model = build_model(config.model, tokenizer, seed=config.train.seed)
+    trainer = SFTTrainer(
+        model,
+        tokenizer,
+        _records(config.data.train, "train", ()),
+        eval_examples=_records(config.data.eval, "eval", ()),
+        config=config,
+        callbacks=callbacks,
+    )
+    return _finish(trainer, config, resume)
