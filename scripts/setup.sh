@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sets up everything Reactor needs, idempotently: Debian packages (when root), a virtualenv in
 # .venv, Python dependencies, then builds the wheel and installs it into .venv.
-#   scripts/setup.sh run    runtime dependencies only (used by scripts/quickstart.sh)
-#   scripts/setup.sh test   plus test tools, torch (CPU) and GoogleTest/Google Benchmark
+#   scripts/setup.sh run    runtime dependencies with the trainers' (torch CPU, transformers...),
+#                           used by scripts/quickstart.sh
+#   scripts/setup.sh test   plus test tools and GoogleTest/Google Benchmark
 # Re-running is fast: dependencies are reinstalled only when pyproject.toml or this script change,
 # and the C++ build is incremental (persistent build/wheel directory, ccache when installed).
 set -euo pipefail
@@ -59,9 +60,10 @@ project_requirements() {
   "$VENV/bin/python" - "$MODE" <<'PY'
 import sys, tomllib
 project = tomllib.load(open("pyproject.toml", "rb"))
-reqs = list(project["build-system"]["requires"]) + project["project"]["dependencies"]
+extras = project["project"]["optional-dependencies"]
+reqs = list(project["build-system"]["requires"]) + project["project"]["dependencies"] + extras["train"]
 if sys.argv[1] == "test":
-    reqs += project["project"]["optional-dependencies"]["test"]
+    reqs += extras["test"]
 print("\n".join(reqs))
 PY
 }
@@ -85,7 +87,7 @@ endif()' >/dev/null 2>&1; then
     "${PIP[@]}" install "cmake>=3.25"
   fi
   command -v ninja >/dev/null || "${PIP[@]}" install ninja
-  [ "$MODE" = test ] && "${PIP[@]}" install "$TORCH_PIN"
+  "${PIP[@]}" install "$TORCH_PIN"  # first, so the train extra's torch>=2.3 is already met
   project_requirements | "${PIP[@]}" install -r /dev/stdin
   echo "$fingerprint" > "$stamp"
 fi

@@ -52,39 +52,32 @@ class TrainerState:
 
 
 def rng_state() -> dict[str, Any]:
-    """Every global RNG a training step may touch (Python, numpy, torch CPU and CUDA)."""
+    """Every global RNG a training step may touch (Python, numpy, torch CPU and CUDA), as plain
+    Python values (bytes, lists) so the states of all ranks can be gathered as objects.
+    """
     kind, keys, pos, has_gauss, cached = np.random.get_state()
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
     return {
         "python": random.getstate(),
-        "numpy": {
-            "kind": kind,
-            "keys": torch.from_numpy(np.asarray(keys).copy()),
-            "pos": pos,
-            "has_gauss": has_gauss,
-            "cached": cached,
-        },
-        "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": [kind, np.asarray(keys).tolist(), int(pos), int(has_gauss), float(cached)],
+        "torch": torch.get_rng_state().numpy().tobytes(),
+        "cuda": [state.numpy().tobytes() for state in cuda],
     }
+
+
+def _byte_tensor(data: bytes) -> torch.Tensor:
+    return torch.frombuffer(bytearray(data), dtype=torch.uint8)
 
 
 def restore_rng_state(state: dict[str, Any]) -> None:
     """Put back what :func:`rng_state` captured."""
-    python_state = state["python"]
-    random.setstate((python_state[0], tuple(python_state[1]), python_state[2]))
-    numpy_state = state["numpy"]
-    np.random.set_state(
-        (
-            numpy_state["kind"],
-            numpy_state["keys"].numpy(),
-            numpy_state["pos"],
-            numpy_state["has_gauss"],
-            numpy_state["cached"],
-        )
-    )
-    torch.set_rng_state(state["torch"])
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(_byte_tensor(state["torch"]))
     if state["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        torch.cuda.set_rng_state_all([_byte_tensor(s) for s in state["cuda"]])
 
 
 def _sha256(path: Path) -> str:
@@ -121,6 +114,8 @@ def save_checkpoint(
     atomic_write_text(root / "latest", path.name + "\n")
     for old in _checkpoints(root)[keep:]:
         shutil.rmtree(old, ignore_errors=True)
+    for torn in root.glob(".step-*.tmp-*"):  # left by a process killed while writing
+        shutil.rmtree(torn, ignore_errors=True)
     return path
 
 
