@@ -97,12 +97,22 @@ def quickstart(
 ) -> None:
     """Run the main job: corpus -> curation -> preference pairs -> DPO -> held-out evaluation -> report."""
     from reactor.quickstart import load_quickstart_config, run_quickstart
+    from reactor.train.cli import require_training_stack
     from reactor.train.config import parse_overrides
 
+    require_training_stack()
     settings = load_quickstart_config(config, out, parse_overrides(set_ or []))
     run_quickstart(settings, console=console)
 
 
 def main() -> None:
-    """Entry point of the ``reactor`` console script."""
-    app()
+    """Entry point of the ``reactor`` console script: Reactor's own errors print as one line."""
+    from rich.markup import escape
+
+    from reactor.errors import ReactorError
+
+    try:
+        app()
+    except ReactorError as error:
+        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+        raise SystemExit(1) from None

@@ -58,3 +58,9 @@ def test_wheel_installs_into_a_fresh_virtualenv(tmp_path):
         timeout=60,
     )
     assert cli.returncode == 0, cli.stderr
+    # without the train extra the main job says what to install instead of a traceback
+    quickstart = subprocess.run(
+        [env_dir / "bin" / "reactor", "quickstart"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert quickstart.returncode != 0
+    assert "pip install 'reactor[train]'" in quickstart.stderr

@@ -116,7 +116,7 @@ def run_quickstart(config: QuickstartConfig, console: Console | None = None) -> 
     result = trainer.train()
     train_seconds = time.perf_counter() - train_started
     after = {key: value for key, value in result.metrics.items() if key.startswith("eval/")}
-    export_model(trainer.model, out / "model")
+    export_model(trainer.model, out / "model", tokenizer=tokenizer)
 
     console.print("[bold]4/4 report[/]")
     plot_training(read_metrics(out / "metrics.jsonl"), out / "training.png")

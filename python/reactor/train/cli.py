@@ -11,7 +11,7 @@ from rich.console import Console
 if TYPE_CHECKING:
     from reactor.train.trainer import TrainResult
 
-__all__ = ["app"]
+__all__ = ["app", "require_training_stack"]
 
 app = typer.Typer(no_args_is_help=True, help="Fine-tune and align language models (SFT, DPO).")
 console = Console()
@@ -27,6 +27,19 @@ ResumeOption = Annotated[
 ]
 
 
+def require_training_stack() -> None:
+    """A clear error when the ``train`` extra (torch, transformers) is not installed."""
+    import importlib.util
+
+    missing = [name for name in ("torch", "transformers") if importlib.util.find_spec(name) is None]
+    if missing:
+        from reactor.errors import UnavailableError
+
+        raise UnavailableError(
+            f"training needs {', '.join(missing)}: pip install 'reactor[train]' (or run scripts/setup.sh)"
+        )
+
+
 def _report(result: TrainResult) -> None:
     shown = {k: v for k, v in result.metrics.items() if not k.startswith("step_")}
     for key in sorted(shown):
@@ -40,6 +53,7 @@ def dpo(config: ConfigOption = None, set_: SetOption = None, resume: ResumeOptio
     from reactor.train.config import DPOConfig, load_run_config, parse_overrides
     from reactor.train.runner import run_dpo
 
+    require_training_stack()
     settings = load_run_config(DPOConfig, config, parse_overrides(set_ or []))
     _report(run_dpo(settings, resume=resume))
 
@@ -50,5 +64,6 @@ def sft(config: ConfigOption = None, set_: SetOption = None, resume: ResumeOptio
     from reactor.train.config import SFTConfig, load_run_config, parse_overrides
     from reactor.train.runner import run_sft
 
+    require_training_stack()
     settings = load_run_config(SFTConfig, config, parse_overrides(set_ or []))
     _report(run_sft(settings, resume=resume))

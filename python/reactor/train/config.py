@@ -116,7 +116,7 @@ class TrainConfig(_Section):
     progress: bool = True
     device: str = Field(default="auto", description="auto, cpu, cuda or cuda:N.")
     strategy: Literal["auto", "ddp", "fsdp"] = Field(
-        default="auto", description="Under torchrun: auto = DDP, or FSDP (CUDA only)."
+        default="auto", description="Under torchrun: auto = DDP, or FSDP2 (parameters sharded across ranks)."
     )
 
     @model_validator(mode="after")

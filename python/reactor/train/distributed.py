@@ -14,7 +14,17 @@ from torch import nn
 
 from reactor.errors import InvalidArgumentError, UnavailableError
 
-__all__ = ["DistributedContext", "all_gather_objects", "all_reduce_sum", "setup_distributed", "wrap_model"]
+__all__ = [
+    "DistributedContext",
+    "all_gather_objects",
+    "all_reduce_sum",
+    "full_model_state",
+    "full_state_dicts",
+    "is_sharded",
+    "load_full_state_dicts",
+    "setup_distributed",
+    "wrap_model",
+]
 
 
 @dataclass(frozen=True)
@@ -63,15 +73,21 @@ def setup_distributed(device: str = "auto") -> DistributedContext:
 
 
 def wrap_model(model: nn.Module, context: DistributedContext, strategy: str) -> nn.Module:
-    """DDP (default) or FSDP around ``model`` when several processes train; ``model`` itself otherwise."""
+    """DDP (``auto``/``ddp``) or FSDP2 (``fsdp``: every transformer block, then the root, sharded
+    with ``torch.distributed.fsdp.fully_shard``) when several processes train; ``model`` otherwise.
+    """
     if not context.enabled:
         return model
     if strategy == "fsdp":
-        if context.device.type != "cuda":
-            raise UnavailableError("[train.distributed] strategy 'fsdp' needs CUDA; use 'ddp' on CPUs")
-        from torch.distributed.fsdp import FullyShardedDataParallel
+        from torch.distributed.fsdp import fully_shard
 
-        return FullyShardedDataParallel(model, device_id=context.device, use_orig_params=True)
+        # Hugging Face models name the blocks that must stay whole; each becomes one FSDP unit.
+        blocks = set(getattr(model, "_no_split_modules", None) or ())
+        for module in model.modules():
+            if type(module).__name__ in blocks:
+                fully_shard(module)
+        fully_shard(model)
+        return model
     if strategy not in ("auto", "ddp"):
         raise InvalidArgumentError(
             f"[train.distributed] strategy must be auto, ddp or fsdp, got {strategy!r}"
@@ -80,6 +96,56 @@ def wrap_model(model: nn.Module, context: DistributedContext, strategy: str) -> 
 
     device_ids = [context.device.index] if context.device.type == "cuda" else None
     return DistributedDataParallel(model, device_ids=device_ids)
+
+
+def is_sharded(model: nn.Module) -> bool:
+    """True when FSDP2 shards the model's parameters across ranks."""
+    from torch.distributed.fsdp import FSDPModule
+
+    return isinstance(model, FSDPModule)
+
+
+def full_state_dicts(
+    model: nn.Module, optimizer: torch.optim.Optimizer
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Unsharded model and optimizer state on the CPU (collective under FSDP: call on every rank)."""
+    if not is_sharded(model):
+        inner = getattr(model, "module", model)
+        return {k: v.detach().cpu().clone() for k, v in inner.state_dict().items()}, optimizer.state_dict()
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_state_dict
+
+    return get_state_dict(model, optimizer, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+
+
+def full_model_state(model: nn.Module) -> dict[str, Any] | None:
+    """The unsharded model state under FSDP (collective: call on every rank); None otherwise."""
+    if not is_sharded(model):
+        return None
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+    return get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+
+
+def load_full_state_dicts(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    model_state: dict[str, Any],
+    optimizer_state: dict[str, Any],
+) -> None:
+    """Inverse of :func:`full_state_dicts` (every rank passes the full state)."""
+    if not is_sharded(model):
+        getattr(model, "module", model).load_state_dict(model_state)
+        optimizer.load_state_dict(optimizer_state)
+        return
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_state_dict
+
+    set_state_dict(
+        model,
+        optimizer,
+        model_state_dict=model_state,
+        optim_state_dict=optimizer_state,
+        options=StateDictOptions(full_state_dict=True),
+    )
 
 
 def all_reduce_sum(values: torch.Tensor, context: DistributedContext) -> torch.Tensor:

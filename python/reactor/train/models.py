@@ -4,6 +4,7 @@ directory) and plain torch modules that map ``input_ids`` [B, T] to logits [B, T
 
 from __future__ import annotations
 
+import json
 import warnings
 from typing import Any
 
@@ -14,12 +15,28 @@ from reactor.errors import InvalidArgumentError
 from reactor.train.config import ModelConfig
 from reactor.train.tokenizer import ByteTokenizer, HFTokenizer, Tokenizer
 
-__all__ = ["build_model", "build_tokenizer", "causal_lm_logits", "enable_gradient_checkpointing"]
+__all__ = [
+    "BYTE_TOKENIZER_MARKER",
+    "build_model",
+    "build_tokenizer",
+    "causal_lm_logits",
+    "enable_gradient_checkpointing",
+]
+
+
+BYTE_TOKENIZER_MARKER = "reactor_tokenizer.json"  # written next to exported models that use ByteTokenizer
 
 
 def build_tokenizer(config: ModelConfig) -> Tokenizer:
-    """The byte tokenizer for a model built from a config; the checkpoint's own for a local one."""
-    return HFTokenizer(config.pretrained) if config.pretrained is not None else ByteTokenizer()
+    """The byte tokenizer for a model built from a config (or exported by Reactor with it); the
+    checkpoint's own Hugging Face tokenizer for any other local model directory.
+    """
+    if config.pretrained is None:
+        return ByteTokenizer()
+    marker = config.pretrained / BYTE_TOKENIZER_MARKER
+    if marker.is_file() and json.loads(marker.read_text()).get("type") == "byte":
+        return ByteTokenizer()
+    return HFTokenizer(config.pretrained)
 
 
 def build_model(config: ModelConfig, tokenizer: Tokenizer, *, seed: int) -> nn.Module:

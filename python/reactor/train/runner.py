@@ -16,9 +16,11 @@ from reactor.errors import InvalidArgumentError
 from reactor.train.callbacks import Callback
 from reactor.train.config import DPOConfig, SFTConfig
 from reactor.train.data import read_jsonl
+from reactor.train.distributed import full_model_state
 from reactor.train.dpo import DPOTrainer
-from reactor.train.models import build_model, build_tokenizer
+from reactor.train.models import BYTE_TOKENIZER_MARKER, build_model, build_tokenizer
 from reactor.train.sft import SFTTrainer
+from reactor.train.tokenizer import ByteTokenizer, HFTokenizer, Tokenizer
 from reactor.train.trainer import TrainResult
 
 __all__ = ["export_model", "run_dpo", "run_sft"]
@@ -26,17 +28,37 @@ __all__ = ["export_model", "run_dpo", "run_sft"]
 _DPO_FIELDS = ("prompt", "chosen", "rejected")
 
 
-def export_model(model: nn.Module, directory: Path) -> Path:
-    """Save the trained weights where ``AutoModelForCausalLM.from_pretrained`` reads them (atomically)."""
+def export_model(
+    model: nn.Module,
+    directory: Path,
+    state_dict: dict[str, Any] | None = None,
+    tokenizer: Tokenizer | None = None,
+) -> Path:
+    """Save the trained weights where ``AutoModelForCausalLM.from_pretrained`` reads them (atomically),
+    with the tokenizer, so the directory can be ``model.pretrained`` of the next run.
+
+    ``state_dict`` replaces the model's own (the gathered full state of an FSDP-sharded model).
+    """
     inner = getattr(model, "module", model)
     if hasattr(inner, "save_pretrained"):
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # one tiny shard: a bar is noise
-        return atomic_directory(directory, lambda tmp: inner.save_pretrained(str(tmp)))
+
+        def fill(tmp: Path) -> None:
+            inner.save_pretrained(str(tmp), state_dict=state_dict)
+            if isinstance(tokenizer, ByteTokenizer):
+                (tmp / BYTE_TOKENIZER_MARKER).write_text(
+                    json.dumps({"type": "byte", "vocab_size": tokenizer.vocab_size})
+                )
+            elif isinstance(tokenizer, HFTokenizer):
+                tokenizer.save(tmp)
+
+        return atomic_directory(directory, fill)
     import torch
 
-    return atomic_directory(directory, lambda tmp: torch.save(inner.state_dict(), tmp / "model.pt"))
+    weights = state_dict if state_dict is not None else inner.state_dict()
+    return atomic_directory(directory, lambda tmp: torch.save(weights, tmp / "model.pt"))
 
 
 def _records(path: Path | None, name: str, required: Sequence[str]) -> list[dict[str, Any]]:
@@ -47,13 +69,16 @@ def _records(path: Path | None, name: str, required: Sequence[str]) -> list[dict
     return read_jsonl(path, required)
 
 
-def _finish(trainer: DPOTrainer | SFTTrainer, config: DPOConfig | SFTConfig, resume: bool) -> TrainResult:
+def _finish(
+    trainer: DPOTrainer | SFTTrainer, tokenizer: Tokenizer, config: DPOConfig | SFTConfig, resume: bool
+) -> TrainResult:
     if trainer.context.is_main:
         dumped = json.dumps(config.model_dump(mode="json"), indent=2)
         atomic_write_text(config.train.output_dir / "config.json", dumped)
     result = trainer.train(resume=resume)
+    gathered = full_model_state(trainer.wrapped)  # collective under FSDP
     if trainer.context.is_main:
-        export_model(trainer.model, config.train.output_dir / "model")
+        export_model(trainer.model, config.train.output_dir / "model", gathered, tokenizer)
     return result
 
 
@@ -69,7 +94,7 @@ def run_dpo(config: DPOConfig, *, resume: bool = False, callbacks: Sequence[Call
         config=config,
         callbacks=callbacks,
     )
-    return _finish(trainer, config, resume)
+    return _finish(trainer, tokenizer, config, resume)
 
 
 def run_sft(config: SFTConfig, *, resume: bool = False, callbacks: Sequence[Callback] = ()) -> TrainResult:
@@ -84,4 +109,4 @@ def run_sft(config: SFTConfig, *, resume: bool = False, callbacks: Sequence[Call
         config=config,
         callbacks=callbacks,
     )
-    return _finish(trainer, config, resume)
+    return _finish(trainer, tokenizer, config, resume)

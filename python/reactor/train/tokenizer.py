@@ -83,6 +83,10 @@ class HFTokenizer:
         self.bos_id = int(self._tok.bos_token_id if self._tok.bos_token_id is not None else self.eos_id)
         self.pad_id = int(self._tok.pad_token_id if self._tok.pad_token_id is not None else self.eos_id)
 
+    def save(self, directory: Path) -> None:
+        """Write the tokenizer files into ``directory``."""
+        self._tok.save_pretrained(str(directory))
+
     def encode(self, text: str) -> list[int]:
         """Token ids of ``text`` without special tokens."""
         return list(self._tok.encode(text, add_special_tokens=False))
@@ -93,4 +97,5 @@ class HFTokenizer:
 
     def chat_prompt(self, messages: Sequence[dict[str, str]]) -> list[int]:
         """The model's own chat template with the generation prompt."""
-        return list(self._tok.apply_chat_template(list(messages), add_generation_prompt=True, tokenize=True))
+        text = self._tok.apply_chat_template(list(messages), add_generation_prompt=True, tokenize=False)
+        return list(self._tok.encode(text, add_special_tokens=False))

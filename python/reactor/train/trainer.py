@@ -40,7 +40,14 @@ from reactor.train.checkpoint import (
 )
 from reactor.train.config import TrainConfig
 from reactor.train.data import batch_indices
-from reactor.train.distributed import all_gather_objects, all_reduce_sum, setup_distributed, wrap_model
+from reactor.train.distributed import (
+    all_gather_objects,
+    all_reduce_sum,
+    full_state_dicts,
+    load_full_state_dicts,
+    setup_distributed,
+    wrap_model,
+)
 from reactor.train.memory import is_out_of_memory, peak_memory_mb, release_cached_memory
 from reactor.train.models import enable_gradient_checkpointing
 from reactor.train.schedule import lr_multiplier
@@ -255,10 +262,11 @@ class Trainer(abc.ABC):
     def _clip_and_step(self) -> float:
         parameters = [p for p in self.wrapped.parameters() if p.grad is not None]
         max_norm = self.config.max_grad_norm if self.config.max_grad_norm is not None else float("inf")
-        norm = float(torch.nn.utils.clip_grad_norm_(parameters, max_norm))
+        norm = torch.nn.utils.clip_grad_norm_(parameters, max_norm)
+        norm = norm.full_tensor() if hasattr(norm, "full_tensor") else norm  # a DTensor under FSDP2
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
-        return norm
+        return float(norm)
 
     @torch.no_grad()
     def evaluate(self, *, update_best: bool = False) -> dict[str, float]:
@@ -314,11 +322,12 @@ class Trainer(abc.ABC):
     def save_checkpoint(self) -> Path | None:
         """Write a checkpoint of the current step (main rank); every rank's RNG state is kept."""
         rng = all_gather_objects(rng_state(), self.context)
+        model_state, optimizer_state = full_state_dicts(self.wrapped, self.optimizer)
         path = None
         if self.context.is_main:
             payload = {
-                "model": self._model_state(),
-                "optimizer": self.optimizer.state_dict(),
+                "model": model_state,
+                "optimizer": optimizer_state,
                 "scheduler": self.scheduler.state_dict(),
                 "rng": rng,
             }
@@ -332,16 +341,12 @@ class Trainer(abc.ABC):
             torch.distributed.barrier()
         return path
 
-    def _model_state(self) -> dict[str, torch.Tensor]:
-        return {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
-
     def _resume(self, path: Path | None) -> None:
         checkpoint = path if path is not None else find_resumable(self.checkpoint_dir)
         if checkpoint is None:
             return
         state, payload = load_checkpoint(checkpoint, _PAYLOAD)
-        self.model.load_state_dict(payload["model"])
-        self.optimizer.load_state_dict(payload["optimizer"])
+        load_full_state_dicts(self.wrapped, self.optimizer, payload["model"], payload["optimizer"])
         self.scheduler.load_state_dict(payload["scheduler"])
         rng = payload["rng"]
         restore_rng_state(rng[self.context.rank] if self.context.rank < len(rng) else rng[0])

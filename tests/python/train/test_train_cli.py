@@ -91,49 +91,65 @@ def test_sft_killed_at_a_random_moment_resumes_to_the_same_weights(tmp_path, sft
     assert _train_losses(out) == _train_losses(tmp_path / "a")
 
 
-def test_dpo_under_torchrun_matches_one_process_with_the_whole_batch(tmp_path):
-    """2 CPU processes (DDP, gloo) with 4 pairs each follow the loss curve of 1 process with 8."""
-    _write_jsonl(tmp_path / "pairs.jsonl", polite_pairs(TRAIN_TOPICS, 64, 0))
-    _write_jsonl(tmp_path / "held.jsonl", polite_pairs(HELDOUT_TOPICS, 16, 1))
-    (tmp_path / "dpo.toml").write_text(
-        MODEL + '[data]\ntrain = "pairs.jsonl"\neval = "held.jsonl"\n[train]\nmax_steps = 6\nbatch_size = 8\n'
-        "learning_rate = 0.005\neval_every = 3\nprogress = false\n"
-    )
-    one = _reactor(
-        "train", "dpo", "-c", str(tmp_path / "dpo.toml"), "--set", f"train.output_dir='{tmp_path / 'one'}'"
-    )
-    assert one.returncode == 0, one.stderr
+def _torchrun(*args):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "REACTOR_NUM_THREADS": "1"}
-    two = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--standalone",
-            "--nproc_per_node=2",
-            "-m",
-            "reactor",
-            "train",
-            "dpo",
-            "-c",
-            str(tmp_path / "dpo.toml"),
-            "--set",
-            f"train.output_dir='{tmp_path / 'two'}'",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "reactor",
+    ]
+    done = subprocess.run([*command, *args], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def dpo_runs(tmp_path_factory):
+    """One process with 8 pairs per step; 2 processes with 4 each, under DDP and FSDP2 (the FSDP run
+    stopped after 5 steps and resumed from its checkpoint).
+    """
+    root = tmp_path_factory.mktemp("dpo")
+    _write_jsonl(root / "pairs.jsonl", polite_pairs(TRAIN_TOPICS, 64, 0))
+    _write_jsonl(root / "held.jsonl", polite_pairs(HELDOUT_TOPICS, 16, 1))
+    (root / "dpo.toml").write_text(
+        MODEL + '[data]\ntrain = "pairs.jsonl"\neval = "held.jsonl"\n[train]\nmax_steps = 8\nbatch_size = 8\n'
+        'learning_rate = 0.005\nlr_schedule = "constant"\n'
+        "eval_every = 4\ncheckpoint_every = 4\nprogress = false\n"
     )
-    assert two.returncode == 0, two.stderr[-3000:]
-    single, double = _train_losses(tmp_path / "one"), _train_losses(tmp_path / "two")
-    assert len(single) == len(double) == 6
+    config = str(root / "dpo.toml")
+    one = _reactor("train", "dpo", "-c", config, "--set", f"train.output_dir='{root / 'one'}'")
+    assert one.returncode == 0, one.stderr
+    _torchrun("train", "dpo", "-c", config, "--set", f"train.output_dir='{root / 'ddp'}'")
+    fsdp = [
+        "train",
+        "dpo",
+        "-c",
+        config,
+        "--set",
+        f"train.output_dir='{root / 'fsdp'}'",
+        "--set",
+        "train.strategy=fsdp",
+    ]
+    _torchrun(*fsdp, "--set", "train.max_steps=5")
+    _torchrun(*fsdp, "--resume")
+    return root
+
+
+@pytest.mark.parametrize("strategy", ["ddp", "fsdp"])
+def test_two_processes_follow_the_one_process_loss_curve(dpo_runs, strategy):
+    """The issue's check: 2 CPU processes (gloo) give the loss curve of 1 process with the doubled batch."""
+    single, double = _train_losses(dpo_runs / "one"), _train_losses(dpo_runs / strategy)
+    assert len(single) == len(double) == 8
     assert double == pytest.approx(single, rel=1e-5, abs=1e-6)
     assert single[-1] < single[0]
-    held = [
-        json.loads(x) for x in (tmp_path / "two" / "metrics.jsonl").read_text().splitlines() if '"eval"' in x
-    ]
-    assert [x["step"] for x in held] == [3, 6]
+    lines = (dpo_runs / strategy / "metrics.jsonl").read_text().splitlines()
+    # the FSDP run's first leg ended (and evaluated) at step 5
+    assert [json.loads(x)["step"] for x in lines if '"eval"' in x] == (
+        [4, 8] if strategy == "ddp" else [4, 5, 8]
+    )
 
 
 def test_train_cli_reports_bad_config_and_missing_data(tmp_path):
