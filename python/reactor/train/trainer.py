@@ -115,6 +115,7 @@ class Trainer(abc.ABC):
             betas=config.adam_betas,
             eps=config.adam_eps,
             weight_decay=config.weight_decay,
+            fused=all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in parameters),
         )
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lr_multiplier(config.lr_schedule, config.warmup_steps, config.max_steps)
