@@ -9,4 +9,5 @@
 #include "mlforge/kernels.h"
 #include "mlforge/parallel.h"
 #include "mlforge/random.h"
+#include "mlforge/replay.h"
 #include "mlforge/version.h"
