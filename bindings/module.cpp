@@ -13,6 +13,7 @@ void init_hashing(py::module_& m);
 void init_kernels(py::module_& m);
 void init_parallel(py::module_& m);
 void init_random(py::module_& m);
+void init_replay(py::module_& m);
 void init_rules(py::module_& m);
 void init_sumtree(py::module_& m);
 void init_testing(py::module_& m);
@@ -60,6 +61,7 @@ PYBIND11_MODULE(_mlforge, m) {
   reactor_bindings::init_kernels(m);
   reactor_bindings::init_parallel(m);
   reactor_bindings::init_random(m);
+  reactor_bindings::init_replay(m);
   reactor_bindings::init_rules(m);
   reactor_bindings::init_sumtree(m);
   reactor_bindings::init_testing(m);
