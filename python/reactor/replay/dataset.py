@@ -53,7 +53,12 @@ class ReplayDataset(torch.utils.data.IterableDataset):  # type: ignore[type-arg]
                     item = StopIteration
                 except BaseException as error:  # handed to the consumer, raised there
                     item = error
-                ready.put(item)
+                while not stop.is_set():  # a consumer that stopped iterating must not strand us in put()
+                    try:
+                        ready.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
                 if item is StopIteration or isinstance(item, BaseException):
                     return
 

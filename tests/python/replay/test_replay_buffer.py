@@ -277,6 +277,14 @@ def test_torch_dataset_prefetches_batches():
             break
     assert batches[0]["obs"].shape == (16, 8) and batches[0]["obs"].dtype == torch.float32
     assert batches[0]["weights"].shape == (16,)
+
+    def prefetching():
+        return any(t.name == "reactor-replay-prefetch" for t in threading.enumerate())
+
+    deadline = time.monotonic() + 5  # the prefetch thread winds down once iteration stops
+    while prefetching() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not prefetching()
     buf.close()
     assert list(iter(buf.as_dataset(4))) == []  # a closed buffer ends the iteration
 
