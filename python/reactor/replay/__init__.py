@@ -12,6 +12,20 @@ sampling; rate limiting; sequence windows and n-step returns; exact checkpoints.
 from __future__ import annotations
 
 from reactor.replay.buffer import Batch, ReplayBuffer
+from reactor.replay.distributed import DistributedReplay, ReplayShard
 from reactor.replay.limiters import MinSize, Queue, RateLimiter, SampleToInsertRatio, Stack
+from reactor.replay.shared import SharedReplayServer, SharedReplayWriter
 
-__all__ = ["Batch", "MinSize", "Queue", "RateLimiter", "ReplayBuffer", "SampleToInsertRatio", "Stack"]
+__all__ = [
+    "Batch",
+    "DistributedReplay",
+    "MinSize",
+    "Queue",
+    "RateLimiter",
+    "ReplayBuffer",
+    "ReplayShard",
+    "SampleToInsertRatio",
+    "SharedReplayServer",
+    "SharedReplayWriter",
+    "Stack",
+]

@@ -25,9 +25,12 @@ _SAMPLERS = ("uniform", "prioritized", "fifo", "lifo", "max_heap", "min_heap", "
 _REMOVERS = ("fifo", "lifo", "min_heap", "reservoir")
 
 
-class Batch(Mapping[str, np.ndarray]):
+class Batch:
     """Sampled fields by name (``b["obs"]``) with ``keys`` (uint64), ``weights`` (importance weights,
     the largest possible being 1) and ``probabilities`` (each draw's sampling probability).
+
+    Not a ``Mapping``: ``keys`` is the item-key array, so use :meth:`items` or :meth:`as_dict`
+    where a dict of the fields is needed.
     """
 
     def __init__(
@@ -53,6 +56,17 @@ class Batch(Mapping[str, np.ndarray]):
 
     def __len__(self) -> int:
         return len(self._fields)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._fields
+
+    def items(self) -> Iterator[tuple[str, np.ndarray]]:
+        """``(field name, array)`` pairs."""
+        return iter(self._fields.items())
+
+    def as_dict(self) -> dict[str, np.ndarray]:
+        """The fields as a new dict (the arrays are not copied)."""
+        return dict(self._fields)
 
     def __repr__(self) -> str:
         shapes = ", ".join(f"{k}: {v.dtype}{list(v.shape)}" for k, v in self._fields.items())

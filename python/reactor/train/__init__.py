@@ -1,4 +1,5 @@
-"""Trainers: one training core (:class:`Trainer`), supervised fine-tuning and DPO on it.
+"""Trainers: one training core (:class:`Trainer`) with SFT, DPO, reward models, PPO-RLHF, GRPO
+and RLOO on it.
 
 Quick use::
 
@@ -23,15 +24,21 @@ if TYPE_CHECKING:
         DataConfig,
         DPOConfig,
         DPOSettings,
+        GRPOConfig,
         ModelConfig,
+        PPOConfig,
+        RewardModelConfig,
         SFTConfig,
         SFTSettings,
         TrainConfig,
         load_run_config,
     )
     from reactor.train.dpo import DPOTrainer
+    from reactor.train.grpo import GRPOTrainer, RLOOTrainer
     from reactor.train.losses import dpo_loss
     from reactor.train.models import build_model, build_tokenizer
+    from reactor.train.ppo import PPOTrainer
+    from reactor.train.reward_model import RewardTrainer
     from reactor.train.sft import SFTTrainer
     from reactor.train.tokenizer import ByteTokenizer
     from reactor.train.trainer import Trainer, TrainResult
@@ -48,6 +55,13 @@ _HOMES = {
     "TrainConfig": "config",
     "load_run_config": "config",
     "DPOTrainer": "dpo",
+    "GRPOConfig": "config",
+    "PPOConfig": "config",
+    "RewardModelConfig": "config",
+    "GRPOTrainer": "grpo",
+    "RLOOTrainer": "grpo",
+    "PPOTrainer": "ppo",
+    "RewardTrainer": "reward_model",
     "dpo_loss": "losses",
     "build_model": "models",
     "build_tokenizer": "models",
@@ -71,7 +85,14 @@ __all__ = [
     "DPOSettings",
     "DPOTrainer",
     "DataConfig",
+    "GRPOConfig",
+    "GRPOTrainer",
     "ModelConfig",
+    "PPOConfig",
+    "PPOTrainer",
+    "RLOOTrainer",
+    "RewardModelConfig",
+    "RewardTrainer",
     "SFTConfig",
     "SFTSettings",
     "SFTTrainer",

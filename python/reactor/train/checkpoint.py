@@ -14,7 +14,7 @@ import random
 import re
 import shutil
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,7 @@ class TrainerState:
     best_metric: float | None = None
     evals_without_improvement: int = 0
     stopped_early: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)  # a trainer's own state (e.g. PPO's KL coefficient)
 
 
 def rng_state() -> dict[str, Any]:

@@ -67,3 +67,47 @@ def sft(config: ConfigOption = None, set_: SetOption = None, resume: ResumeOptio
     require_training_stack()
     settings = load_run_config(SFTConfig, config, parse_overrides(set_ or []))
     _report(run_sft(settings, resume=resume))
+
+
+@app.command()
+def rm(config: ConfigOption = None, set_: SetOption = None, resume: ResumeOption = False) -> None:
+    """Bradley-Terry reward model on JSONL pairs {prompt, chosen, rejected[, margin]}."""
+    from reactor.train.config import RewardModelConfig, load_run_config, parse_overrides
+    from reactor.train.runner import run_reward_model
+
+    require_training_stack()
+    settings = load_run_config(RewardModelConfig, config, parse_overrides(set_ or []))
+    _report(run_reward_model(settings, resume=resume))
+
+
+@app.command()
+def ppo(config: ConfigOption = None, set_: SetOption = None, resume: ResumeOption = False) -> None:
+    """PPO-RLHF on JSONL prompts, scored by a reward model or a built-in reward."""
+    from reactor.train.config import PPOConfig, load_run_config, parse_overrides
+    from reactor.train.runner import run_ppo
+
+    require_training_stack()
+    settings = load_run_config(PPOConfig, config, parse_overrides(set_ or []))
+    _report(run_ppo(settings, resume=resume))
+
+
+@app.command()
+def grpo(config: ConfigOption = None, set_: SetOption = None, resume: ResumeOption = False) -> None:
+    """GRPO on JSONL prompts (groups of num_generations completions per prompt)."""
+    from reactor.train.config import GRPOConfig, load_run_config, parse_overrides
+    from reactor.train.runner import run_grpo
+
+    require_training_stack()
+    settings = load_run_config(GRPOConfig, config, parse_overrides(set_ or []))
+    _report(run_grpo(settings, resume=resume))
+
+
+@app.command()
+def rloo(config: ConfigOption = None, set_: SetOption = None, resume: ResumeOption = False) -> None:
+    """RLOO on JSONL prompts (leave-one-out baseline; settings in the [grpo] section)."""
+    from reactor.train.config import GRPOConfig, load_run_config, parse_overrides
+    from reactor.train.runner import run_rloo
+
+    require_training_stack()
+    settings = load_run_config(GRPOConfig, config, parse_overrides(set_ or []))
+    _report(run_rloo(settings, resume=resume))

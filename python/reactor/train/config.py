@@ -34,7 +34,14 @@ __all__ = [
     "DPOConfig",
     "DPOSettings",
     "DataConfig",
+    "GRPOConfig",
+    "GRPOSettings",
     "ModelConfig",
+    "PPOConfig",
+    "PPOSettings",
+    "RewardModelConfig",
+    "RewardModelSettings",
+    "RolloutSettings",
     "SFTConfig",
     "SFTSettings",
     "TrainConfig",
@@ -146,6 +153,52 @@ class SFTSettings(_Section):
     packing: bool = Field(default=False, description="Pack several examples into one sequence.")
 
 
+class RolloutSettings(_Section):
+    """How completions are sampled during online training."""
+
+    max_new_tokens: int = Field(default=24, ge=1, description="Response length limit.")
+    temperature: float = Field(default=1.0, gt=0)
+    reward: Literal["model", "token_frequency", "target_length"] = Field(
+        default="model",
+        description="The reward model at reward_model, or a built-in programmatic reward.",
+    )
+    reward_model: Path | None = Field(default=None, description="A reward model directory (train rm).")
+    reward_token: str = Field(default="a", description="token_frequency: the rewarded character.")
+    target_length: int = Field(default=12, ge=1, description="target_length: the rewarded response length.")
+
+
+class PPOSettings(_Section):
+    """PPO-RLHF (Ziegler et al. 2019; TRL's defaults where they exist)."""
+
+    kl_coef: float = Field(default=0.05, ge=0)
+    kl_estimator: Literal["k1", "k3"] = "k1"
+    adaptive_kl: bool = Field(default=False, description="Ziegler et al.'s proportional KL controller.")
+    kl_target: float = Field(default=6.0, gt=0)
+    kl_horizon: int = Field(default=10000, ge=1)
+    cliprange: float = Field(default=0.2, gt=0)
+    cliprange_value: float = Field(default=0.2, gt=0)
+    vf_coef: float = Field(default=0.1, ge=0)
+    gamma: float = Field(default=1.0, ge=0, le=1)
+    lam: float = Field(default=0.95, ge=0, le=1)
+    whiten_advantages: bool = True
+    num_ppo_epochs: int = Field(default=4, ge=1)
+    num_mini_batches: int = Field(default=1, ge=1)
+    missing_eos_penalty: float | None = None
+
+
+class GRPOSettings(_Section):
+    """GRPO (Shao et al. 2024) and RLOO (Ahmadian et al. 2024) on groups of completions per prompt."""
+
+    num_generations: int = Field(default=8, ge=2, description="Completions per prompt (the group).")
+    beta: float = Field(default=0.0, ge=0, description="KL weight (0: no reference model).")
+    epsilon: float = Field(default=0.2, gt=0, description="Lower clip range (and upper unless epsilon_high).")
+    epsilon_high: float | None = Field(default=None, gt=0, description="Upper clip range (DAPO: 0.28).")
+    loss_type: Literal["grpo", "bnpo", "dr_grpo", "dapo"] = "dapo"
+    scale_rewards: Literal["group", "batch", "none"] = "group"
+    num_iterations: int = Field(default=1, ge=1, description="Updates per batch of completions (mu).")
+    num_mini_batches: int = Field(default=1, ge=1)
+
+
 class _RunConfig(_Section):
     model: ModelConfig = Field(default_factory=ModelConfig)
     data: DataConfig = Field(default_factory=DataConfig)
@@ -165,6 +218,38 @@ class SFTConfig(_RunConfig):
     """Everything ``reactor train sft`` reads: ``[model]``, ``[data]``, ``[train]``, ``[sft]``."""
 
     sft: SFTSettings = Field(default_factory=SFTSettings)
+
+
+class RewardModelSettings(_Section):
+    """Bradley-Terry reward modelling."""
+
+    center_rewards_coefficient: float | None = Field(
+        default=None,
+        ge=0,
+        description="Weight of mean((r_chosen + r_rejected)^2) (Eisenstein et al. 2023: 0.01).",
+    )
+
+
+class RewardModelConfig(_RunConfig):
+    """``reactor train rm``: ``[model] [data] [train] [rm]``; data: pairs with an optional margin."""
+
+    rm: RewardModelSettings = Field(default_factory=RewardModelSettings)
+
+
+class _OnlineConfig(_RunConfig):
+    rollout: RolloutSettings = Field(default_factory=RolloutSettings)
+
+
+class PPOConfig(_OnlineConfig):
+    """``reactor train ppo``: ``[model] [data] [train] [rollout] [ppo]``; data holds prompts."""
+
+    ppo: PPOSettings = Field(default_factory=PPOSettings)
+
+
+class GRPOConfig(_OnlineConfig):
+    """``reactor train grpo`` / ``rloo``: ``[model] [data] [train] [rollout] [grpo]``; data holds prompts."""
+
+    grpo: GRPOSettings = Field(default_factory=GRPOSettings)
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:

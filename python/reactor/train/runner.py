@@ -14,7 +14,7 @@ from torch import nn
 from reactor.atomic import atomic_directory, atomic_write_text
 from reactor.errors import InvalidArgumentError
 from reactor.train.callbacks import Callback
-from reactor.train.config import DPOConfig, SFTConfig
+from reactor.train.config import DPOConfig, GRPOConfig, PPOConfig, RewardModelConfig, SFTConfig
 from reactor.train.data import read_jsonl
 from reactor.train.distributed import full_model_state
 from reactor.train.dpo import DPOTrainer
@@ -23,7 +23,7 @@ from reactor.train.sft import SFTTrainer
 from reactor.train.tokenizer import ByteTokenizer, HFTokenizer, Tokenizer
 from reactor.train.trainer import TrainResult
 
-__all__ = ["export_model", "run_dpo", "run_sft"]
+__all__ = ["export_model", "run_dpo", "run_grpo", "run_ppo", "run_reward_model", "run_rloo", "run_sft"]
 
 _DPO_FIELDS = ("prompt", "chosen", "rejected")
 
@@ -110,3 +110,63 @@ def run_sft(config: SFTConfig, *, resume: bool = False, callbacks: Sequence[Call
         callbacks=callbacks,
     )
     return _finish(trainer, tokenizer, config, resume)
+
+
+def run_reward_model(
+    config: RewardModelConfig, *, resume: bool = False, callbacks: Sequence[Callback] = ()
+) -> TrainResult:
+    """Bradley-Terry reward model from ``config`` (``data.train``: pairs, optional ``margin``)."""
+    from reactor.train.reward_model import RewardTrainer, build_reward_model
+
+    tokenizer = build_tokenizer(config.model)
+    model = build_reward_model(config.model, tokenizer, seed=config.train.seed)
+    trainer = RewardTrainer(
+        model,
+        tokenizer,
+        _records(config.data.train, "train", _DPO_FIELDS),
+        eval_pairs=_records(config.data.eval, "eval", _DPO_FIELDS),
+        config=config,
+        callbacks=callbacks,
+    )
+    return _finish(trainer, tokenizer, config, resume)
+
+
+def _run_online(
+    kind: str, config: PPOConfig | GRPOConfig, resume: bool, callbacks: Sequence[Callback]
+) -> TrainResult:
+    from reactor.train.grpo import GRPOTrainer, RLOOTrainer
+    from reactor.train.ppo import PPOTrainer
+
+    tokenizer = build_tokenizer(config.model)
+    policy = build_model(config.model, tokenizer, seed=config.train.seed)
+    trainer_class: Any = {"ppo": PPOTrainer, "grpo": GRPOTrainer, "rloo": RLOOTrainer}[kind]
+    trainer = trainer_class(
+        policy,
+        tokenizer,
+        _records(config.data.train, "train", ("prompt",)),
+        eval_prompts=_records(config.data.eval, "eval", ("prompt",)),
+        config=config,
+        callbacks=callbacks,
+    )
+    if trainer.context.is_main:
+        dumped = json.dumps(config.model_dump(mode="json"), indent=2)
+        atomic_write_text(config.train.output_dir / "config.json", dumped)
+    result = trainer.train(resume=resume)
+    if trainer.context.is_main:  # the policy alone, loadable as model.pretrained of a later run
+        export_model(trainer.policy_model(), config.train.output_dir / "model", None, tokenizer)
+    return result
+
+
+def run_ppo(config: PPOConfig, *, resume: bool = False, callbacks: Sequence[Callback] = ()) -> TrainResult:
+    """PPO-RLHF from ``config`` (``data.train``: prompts)."""
+    return _run_online("ppo", config, resume, callbacks)
+
+
+def run_grpo(config: GRPOConfig, *, resume: bool = False, callbacks: Sequence[Callback] = ()) -> TrainResult:
+    """GRPO from ``config`` (``data.train``: prompts)."""
+    return _run_online("grpo", config, resume, callbacks)
+
+
+def run_rloo(config: GRPOConfig, *, resume: bool = False, callbacks: Sequence[Callback] = ()) -> TrainResult:
+    """RLOO from ``config`` (``data.train``: prompts; the ``[grpo]`` section holds its settings)."""
+    return _run_online("rloo", config, resume, callbacks)

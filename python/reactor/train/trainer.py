@@ -304,6 +304,8 @@ class Trainer(abc.ABC):
     def _update_early_stopping(self, metrics: dict[str, float]) -> None:
         key = self.config.metric_for_best
         if key not in metrics:
+            if self.config.early_stopping_patience is None:
+                return  # nothing depends on it
             raise InvalidArgumentError(
                 f"[train.{self.name}] train.metric_for_best {key!r} is not among {sorted(metrics)}"
             )

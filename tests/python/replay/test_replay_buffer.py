@@ -55,6 +55,7 @@ def test_interface_contract_extend_add_sample_update_len():
     added = (batch["obs"][:, 0] == 0) & (batch["action"] == 3)
     np.testing.assert_array_equal(batch["obs"][~added, 0], batch["action"][~added])
     assert buf.update_priorities(batch.keys, np.full(32, 2.0)) == 0
+    assert set(batch.as_dict()) == set(SPEC) and dict(batch.items()).keys() == SPEC.keys() and "obs" in batch
 
 
 def test_prioritized_distribution_and_weights_match_the_paper():
