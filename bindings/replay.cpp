@@ -138,6 +138,7 @@ void init_replay(py::module_& m) {
              d["samples"] = s.samples;
              d["stale_updates"] = s.stale_updates;
              d["rejected_inserts"] = s.rejected_inserts;
+             d["memory_bytes"] = s.memory_bytes;
              return d;
            })
       .def("insert",

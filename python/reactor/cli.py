@@ -26,7 +26,9 @@ app = typer.Typer(
 )
 # Area groups. Each area owns a Typer app in reactor/<area>/cli.py and is added here.
 app.add_typer(bench_app, name="bench", help="Benchmarks against numpy, torch and peer libraries.")
-app.add_typer(train_app, name="train", help="Fine-tune and align language models (SFT, DPO).")
+app.add_typer(
+    train_app, name="train", help="Fine-tune and align language models: SFT, DPO, RM, PPO, GRPO, RLOO, CAI."
+)
 
 console = Console()
 

@@ -98,6 +98,7 @@ struct TableStats {
   std::uint64_t samples = 0;        // items returned by sample calls
   std::uint64_t stale_updates = 0;  // priority updates dropped because their item had left
   std::uint64_t rejected_inserts = 0;  // inserts the reservoir kept out
+  std::uint64_t memory_bytes = 0;      // bytes the table holds: data, keys, priorities, selectors
 };
 
 /// Where a sample call writes: one (batch, *field shape) C-contiguous array per field, in schema
@@ -122,7 +123,8 @@ class MLFORGE_API Table {
   TableStats stats() const;
 
   /// Inserts n items. `columns`: one array per field, (n, *shape), exact dtype, C-contiguous.
-  /// `priorities`: n finite non-negative values, or nullptr for the default priority.
+  /// `priorities`: n finite non-negative values, or nullptr for the default priority (the
+  /// configured one, or the max over the items live when the call starts).
   /// `keys_out`: n keys (an item the reservoir keeps out still gets one; it is simply never live).
   /// Blocks while the rate limiter forbids it.
   void insert(const ArrayView* columns, std::int64_t num_columns, const double* priorities, std::int64_t n,

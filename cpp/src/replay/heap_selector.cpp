@@ -34,6 +34,8 @@ class HeapSelector final : public ItemSelector {
   }
   std::int64_t size() const override { return static_cast<std::int64_t>(entries_.size()); }
   Pick pick(DrawStream&) const override { return {std::get<2>(*entries_.begin()), 1.0}; }
+  // std::set and unordered_map nodes: the entry plus about three pointers of bookkeeping each.
+  std::size_t memory_bytes() const override { return entries_.size() * 2 * (sizeof(Entry) + 4 * sizeof(void*)); }
   double max_priority() const override {
     if (entries_.empty()) return -1.0;
     return largest_first_ ? -std::get<0>(*entries_.begin()) : std::get<0>(*entries_.rbegin());

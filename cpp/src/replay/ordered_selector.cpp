@@ -32,6 +32,7 @@ class OrderedSelector final : public ItemSelector {
   }
   std::int64_t size() const override { return size_; }
   Pick pick(DrawStream&) const override { return {newest_first_ ? tail_ : head_, 1.0}; }
+  std::size_t memory_bytes() const override { return (prev_.capacity() + next_.capacity()) * sizeof(std::int64_t) + linked_.capacity() / 8; }
 
  private:
   bool newest_first_;

@@ -45,6 +45,16 @@ class ItemSelector {
   virtual std::int64_t size() const = 0;
   /// The selected item and the probability this draw had of selecting it (size() > 0).
   virtual Pick pick(DrawStream& draws) const = 0;
+  /// `n` independent picks, the same as `n` calls of pick() (implementations may interleave them).
+  virtual void pick_many(DrawStream& draws, std::int64_t n, Pick* out) const {
+    for (std::int64_t i = 0; i < n; ++i) out[i] = pick(draws);
+  }
+  /// Between begin_batch() and end_batch() a selector may defer internal upkeep: only insert,
+  /// update and remove are called, and max_priority() may lag behind them.
+  virtual void begin_batch() {}
+  virtual void end_batch() {}
+  /// Bytes this selector holds.
+  virtual std::size_t memory_bytes() const = 0;
   /// The smallest selection probability over live items (importance-weight normalisation).
   virtual double min_probability() const { return 1.0; }
   /// Largest priority over live items if this selector tracks priorities, else a negative value.

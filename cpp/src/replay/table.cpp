@@ -212,6 +212,32 @@ void Table::Impl::copy_out(std::int64_t slot, const ArrayView* out, std::int64_t
   }
 }
 
+void Table::Impl::copy_out_many(const std::vector<detail::Pick>& chosen, const ArrayView* out) const {
+  for (std::size_t f = 0; f < columns.size(); ++f) {
+    const std::size_t bytes = item_bytes[f];
+    const std::byte* source = columns[f].data();
+    auto* target = static_cast<std::byte*>(out[f].data());
+    constexpr std::size_t kAhead = 16;  // random rows: keep several cache misses in flight
+    for (std::size_t b = 0; b < std::min(kAhead, chosen.size()); ++b) {
+      __builtin_prefetch(source + static_cast<std::size_t>(chosen[b].slot) * bytes);
+    }
+    for (std::size_t b = 0; b < chosen.size(); ++b) {
+      if (b + kAhead < chosen.size()) __builtin_prefetch(source + static_cast<std::size_t>(chosen[b + kAhead].slot) * bytes);
+      std::memcpy(target + b * bytes, source + static_cast<std::size_t>(chosen[b].slot) * bytes, bytes);
+    }
+  }
+}
+
+std::size_t Table::Impl::memory_bytes() const {
+  std::size_t bytes = sizeof(Impl);
+  for (const auto& column : columns) bytes += column.capacity();
+  bytes += key_of_slot.capacity() * sizeof(std::uint64_t) + priority.capacity() * sizeof(double) +
+           (times_sampled.capacity() + episode_step.capacity() + free_slots.capacity()) * sizeof(std::int64_t) +
+           picks.capacity() * sizeof(detail::Pick);
+  bytes += sampler->memory_bytes() + (remover ? remover->memory_bytes() : 0) + (windows ? windows->memory_bytes() : 0);
+  return bytes;
+}
+
 double Table::Impl::cursor() const {
   return static_cast<double>(counters.inserts) * config.rate_limiter.samples_per_insert -
          static_cast<double>(counters.samples);
@@ -236,6 +262,24 @@ void Table::Impl::rebuild_selectors() {
 
 // ------------------------------------------------------------------------- waiting
 namespace {
+
+// Lets the selectors defer their upkeep over a run of inserts/updates (see ItemSelector::begin_batch).
+class SelectorBatch {
+ public:
+  explicit SelectorBatch(Table::Impl& t) : t_(t) {
+    t_.sampler->begin_batch();
+    if (t_.remover) t_.remover->begin_batch();
+  }
+  ~SelectorBatch() {
+    t_.sampler->end_batch();
+    if (t_.remover) t_.remover->end_batch();
+  }
+  SelectorBatch(const SelectorBatch&) = delete;
+  SelectorBatch& operator=(const SelectorBatch&) = delete;
+
+ private:
+  Table::Impl& t_;
+};
 
 template <class Ready, class Describe>
 void wait_for_limiter(Table::Impl& t, std::unique_lock<std::mutex>& lock, double timeout_seconds, const char* op,
@@ -303,6 +347,7 @@ TableStats Table::stats() const {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   TableStats stats = impl_->counters;
   stats.size = impl_->size;
+  stats.memory_bytes = impl_->memory_bytes();
   return stats;
 }
 
@@ -331,9 +376,13 @@ void Table::insert(const ArrayView* columns, std::int64_t num_columns, const dou
       t, lock, timeout_seconds, op,
       [&] { return t.cursor() + static_cast<double>(n) * r.samples_per_insert <= r.max_diff; },
       [&] { return limiter_state(t); });
+  // The default priority (the max over live items) is read once per call: within the batch the
+  // selectors defer their upkeep.
+  const double default_priority = priorities == nullptr ? t.default_priority() : 0.0;
+  SelectorBatch batch(t);
   for (std::int64_t i = 0; i < n; ++i) {
     const std::uint64_t seq = t.next_seq++;
-    const double item_priority = priorities != nullptr ? priorities[i] : t.default_priority();
+    const double item_priority = priorities != nullptr ? priorities[i] : default_priority;
     ++t.counters.inserts;
     std::int64_t slot = -1;
     if (t.size < t.config.capacity) {
@@ -370,16 +419,30 @@ void Table::sample(std::int64_t batch, const SampleBuffers& out, double timeout_
   check_outputs(t, op, out, {batch});
   std::unique_lock<std::mutex> lock(t.mutex);
   wait_for_limiter(t, lock, timeout_seconds, op, [&] { return sample_allowed(t, batch); }, [&] { return limiter_state(t); });
-  for (std::int64_t b = 0; b < batch; ++b) {
+  if (t.config.max_times_sampled == 0) {
+    // Nothing leaves during the batch: draw all picks at once, then copy field by field.
     const double min_probability = t.sampler->min_probability();
-    const detail::Pick pick = t.sampler->pick(t.draws);
-    const auto slot = static_cast<std::size_t>(pick.slot);
-    if (out.columns) t.copy_out(pick.slot, out.columns, b);
-    if (out.keys) out.keys[b] = t.key_of_slot[slot];
-    if (out.probabilities) out.probabilities[b] = pick.probability;
-    if (out.weights) out.weights[b] = std::pow(pick.probability / min_probability, -t.config.beta);
-    ++t.times_sampled[slot];
-    if (t.config.max_times_sampled > 0) {
+    t.picks.resize(static_cast<std::size_t>(batch));
+    t.sampler->pick_many(t.draws, batch, t.picks.data());
+    for (const auto& pick : t.picks) __builtin_prefetch(&t.key_of_slot[static_cast<std::size_t>(pick.slot)]);
+    for (std::int64_t b = 0; b < batch; ++b) {
+      const auto& pick = t.picks[static_cast<std::size_t>(b)];
+      // times_sampled only matters with max_times_sampled; skipping it saves a cache miss per draw
+      if (out.keys) out.keys[b] = t.key_of_slot[static_cast<std::size_t>(pick.slot)];
+      if (out.probabilities) out.probabilities[b] = pick.probability;
+      if (out.weights) out.weights[b] = std::pow(pick.probability / min_probability, -t.config.beta);
+    }
+    if (out.columns) t.copy_out_many(t.picks, out.columns);
+  } else {
+    for (std::int64_t b = 0; b < batch; ++b) {
+      const double min_probability = t.sampler->min_probability();
+      const detail::Pick pick = t.sampler->pick(t.draws);
+      const auto slot = static_cast<std::size_t>(pick.slot);
+      if (out.columns) t.copy_out(pick.slot, out.columns, b);
+      if (out.keys) out.keys[b] = t.key_of_slot[slot];
+      if (out.probabilities) out.probabilities[b] = pick.probability;
+      if (out.weights) out.weights[b] = std::pow(pick.probability / min_probability, -t.config.beta);
+      ++t.times_sampled[slot];
       --t.sample_budget;
       if (t.times_sampled[slot] >= t.config.max_times_sampled) t.remove_item(pick.slot);
     }
@@ -507,6 +570,7 @@ std::int64_t Table::update_priorities(const std::uint64_t* keys, const double* p
   std::lock_guard<std::mutex> lock(t.mutex);
   for (std::int64_t i = 0; i < n; ++i) check_issued(t, op, keys[i], i);
   std::int64_t stale = 0;
+  SelectorBatch batch(t);
   for (std::int64_t i = 0; i < n; ++i) {
     if (!t.live(keys[i])) {
       ++stale;

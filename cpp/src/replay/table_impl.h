@@ -37,6 +37,7 @@ struct Table::Impl {
   std::unique_ptr<detail::ItemSelector> remover;  // null for the reservoir remover
   std::unique_ptr<detail::ItemSelector> windows;  // valid sequence-window starts (sequence_length > 0)
   detail::DrawStream draws;
+  std::vector<detail::Pick> picks;  // scratch for batched sampling
   bool closed = false;
 
   mutable std::mutex mutex;
@@ -56,6 +57,8 @@ struct Table::Impl {
                   std::uint64_t seq);
   void remove_item(std::int64_t slot);
   void copy_out(std::int64_t slot, const ArrayView* out, std::int64_t row) const;
+  void copy_out_many(const std::vector<detail::Pick>& chosen, const ArrayView* out) const;
+  std::size_t memory_bytes() const;
   bool ends_episode(std::int64_t slot) const;
   double cursor() const;
   void rebuild_selectors();  // from the per-slot state, in insertion order (checkpoint restore)

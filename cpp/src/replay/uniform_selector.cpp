@@ -33,6 +33,7 @@ class UniformSelector final : public ItemSelector {
   }
   double min_probability() const override { return items_.empty() ? 1.0 : 1.0 / static_cast<double>(size()); }
   std::vector<std::int64_t> order() const override { return items_; }
+  std::size_t memory_bytes() const override { return (items_.capacity() + position_.capacity()) * sizeof(std::int64_t); }
   void restore_order(const std::vector<std::int64_t>& order) override {
     if (order.size() != items_.size()) throw std::logic_error("uniform selector order does not match its items");
     items_ = order;

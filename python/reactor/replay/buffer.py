@@ -199,12 +199,16 @@ class ReplayBuffer:
         return list(self._fields)
 
     @property
-    def nbytes_per_item(self) -> int:
-        """Memory per stored item: the fields plus the key, priority and sample count (8 bytes each)."""
-        return sum(f.nbytes for f in self._fields) + 24
+    def nbytes_per_item(self) -> float:
+        """Memory per slot of capacity: fields, key, priority, sample count and the selectors' trees
+        and lists, as the engine counts them (``stats()["memory_bytes"] / capacity``).
+        """
+        return self.stats()["memory_bytes"] / self.capacity
 
     def stats(self) -> dict[str, int]:
-        """Counters: size, inserts, samples, stale_updates (dropped), rejected_inserts (reservoir)."""
+        """Counters: size, inserts, samples, stale_updates (dropped), rejected_inserts (reservoir),
+        memory_bytes.
+        """
         return dict(self._table.stats())
 
     def __len__(self) -> int:

@@ -13,7 +13,9 @@ if TYPE_CHECKING:
 
 __all__ = ["app", "require_training_stack"]
 
-app = typer.Typer(no_args_is_help=True, help="Fine-tune and align language models (SFT, DPO).")
+app = typer.Typer(
+    no_args_is_help=True, help="Fine-tune and align language models: SFT, DPO, RM, PPO, GRPO, RLOO, CAI."
+)
 console = Console()
 
 ConfigOption = Annotated[
@@ -104,10 +106,26 @@ def grpo(config: ConfigOption = None, set_: SetOption = None, resume: ResumeOpti
 
 @app.command()
 def rloo(config: ConfigOption = None, set_: SetOption = None, resume: ResumeOption = False) -> None:
-    """RLOO on JSONL prompts (leave-one-out baseline; settings in the [grpo] section)."""
+    """RLOO on JSONL prompts (leave-one-out baseline; its settings go in the grpo section)."""
     from reactor.train.config import GRPOConfig, load_run_config, parse_overrides
     from reactor.train.runner import run_rloo
 
     require_training_stack()
     settings = load_run_config(GRPOConfig, config, parse_overrides(set_ or []))
     _report(run_rloo(settings, resume=resume))
+
+
+@app.command()
+def cai(config: ConfigOption = None, set_: SetOption = None) -> None:
+    """Constitutional AI data: SL-CAI revisions and RL-CAI preference pairs from a constitution."""
+    from reactor.train.cai.config import load_cai_config
+    from reactor.train.cai.runner import run_cai
+    from reactor.train.config import parse_overrides
+
+    settings = load_cai_config(config, parse_overrides(set_ or []))
+    if settings.needs_torch:
+        require_training_stack()
+    result = run_cai(settings)
+    for key, value in result.counts.items():
+        console.print(f"  {key:28s} {value}")
+    console.print(f"[bold green]done[/] in {result.seconds:.1f} s; outputs in {result.output_dir}")

