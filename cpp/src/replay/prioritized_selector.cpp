@@ -157,6 +157,14 @@ class PrioritizedSelector final : public ItemSelector {
     bounds_[level][entry] = out;
   }
   void flush() {
+    if (dirty_.size() > sums_[0].size() / 16) {  // a bulk load: one sweep over every level beats sorting
+      for (std::size_t level = 1; level < sums_.size(); ++level) {
+        // entries past the children's count are padding and stay empty
+        for (std::size_t entry = 0; entry < sums_[level - 1].size() / kFanout; ++entry) recompute(level, entry);
+      }
+      dirty_.clear();
+      return;
+    }
     if (dirty_.size() > 1) std::sort(dirty_.begin(), dirty_.end());
     for (std::size_t level = 1; level < sums_.size(); ++level) {
       std::size_t kept = 0;
@@ -166,7 +174,10 @@ class PrioritizedSelector final : public ItemSelector {
       }
       dirty_.resize(kept);
       for (std::size_t i = 0; i < kept; ++i) {
-        if (i + 4 < kept) __builtin_prefetch(sums_[level - 1].data() + dirty_[i + 4] * kFanout);
+        if (i + 4 < kept) {
+          __builtin_prefetch(sums_[level - 1].data() + dirty_[i + 4] * kFanout);
+          __builtin_prefetch(bounds_[level - 1].data() + dirty_[i + 4] * kFanout);
+        }
         recompute(level, dirty_[i]);
       }
     }

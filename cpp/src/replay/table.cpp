@@ -111,6 +111,24 @@ double read_scalar(const std::byte* at, DType dtype) {
   }
 }
 
+// Lets the selectors defer their upkeep over a run of inserts/updates (see ItemSelector::begin_batch).
+class SelectorBatch {
+ public:
+  explicit SelectorBatch(Table::Impl& t) : t_(t) {
+    t_.sampler->begin_batch();
+    if (t_.remover) t_.remover->begin_batch();
+  }
+  ~SelectorBatch() {
+    t_.sampler->end_batch();
+    if (t_.remover) t_.remover->end_batch();
+  }
+  SelectorBatch(const SelectorBatch&) = delete;
+  SelectorBatch& operator=(const SelectorBatch&) = delete;
+
+ private:
+  Table::Impl& t_;
+};
+
 }  // namespace
 
 // ------------------------------------------------------------------------------------ Impl
@@ -253,6 +271,7 @@ void Table::Impl::rebuild_selectors() {
   std::sort(slots.begin(), slots.end(), [this](std::int64_t a, std::int64_t b) {
     return key_of_slot[static_cast<std::size_t>(a)] >> slot_bits < key_of_slot[static_cast<std::size_t>(b)] >> slot_bits;
   });
+  SelectorBatch batch(*this);
   for (auto slot : slots) {
     const auto seq = seq_of_key(key_of_slot[static_cast<std::size_t>(slot)]);
     sampler->insert(slot, priority[static_cast<std::size_t>(slot)], seq);
@@ -263,23 +282,6 @@ void Table::Impl::rebuild_selectors() {
 // ------------------------------------------------------------------------- waiting
 namespace {
 
-// Lets the selectors defer their upkeep over a run of inserts/updates (see ItemSelector::begin_batch).
-class SelectorBatch {
- public:
-  explicit SelectorBatch(Table::Impl& t) : t_(t) {
-    t_.sampler->begin_batch();
-    if (t_.remover) t_.remover->begin_batch();
-  }
-  ~SelectorBatch() {
-    t_.sampler->end_batch();
-    if (t_.remover) t_.remover->end_batch();
-  }
-  SelectorBatch(const SelectorBatch&) = delete;
-  SelectorBatch& operator=(const SelectorBatch&) = delete;
-
- private:
-  Table::Impl& t_;
-};
 
 template <class Ready, class Describe>
 void wait_for_limiter(Table::Impl& t, std::unique_lock<std::mutex>& lock, double timeout_seconds, const char* op,
@@ -379,34 +381,36 @@ void Table::insert(const ArrayView* columns, std::int64_t num_columns, const dou
   // The default priority (the max over live items) is read once per call: within the batch the
   // selectors defer their upkeep.
   const double default_priority = priorities == nullptr ? t.default_priority() : 0.0;
-  SelectorBatch batch(t);
-  for (std::int64_t i = 0; i < n; ++i) {
-    const std::uint64_t seq = t.next_seq++;
-    const double item_priority = priorities != nullptr ? priorities[i] : default_priority;
-    ++t.counters.inserts;
-    std::int64_t slot = -1;
-    if (t.size < t.config.capacity) {
-      slot = t.free_slots.back();
-      t.free_slots.pop_back();
-    } else if (t.config.remover == Selector::kReservoir) {
-      // Algorithm R: the t-th item replaces a uniformly chosen slot with probability capacity / t.
-      const auto chosen = t.draws.below(static_cast<std::int64_t>(t.counters.inserts));
-      if (chosen >= t.config.capacity) {
-        ++t.counters.rejected_inserts;
-        keys_out[i] = t.make_key(seq, t.config.capacity);  // an out-of-table slot: never live
-        continue;
+  {
+    SelectorBatch batch(t);  // flushed before the lock is released
+    for (std::int64_t i = 0; i < n; ++i) {
+      const std::uint64_t seq = t.next_seq++;
+      const double item_priority = priorities != nullptr ? priorities[i] : default_priority;
+      ++t.counters.inserts;
+      std::int64_t slot = -1;
+      if (t.size < t.config.capacity) {
+        slot = t.free_slots.back();
+        t.free_slots.pop_back();
+      } else if (t.config.remover == Selector::kReservoir) {
+        // Algorithm R: the t-th item replaces a uniformly chosen slot with probability capacity / t.
+        const auto chosen = t.draws.below(static_cast<std::int64_t>(t.counters.inserts));
+        if (chosen >= t.config.capacity) {
+          ++t.counters.rejected_inserts;
+          keys_out[i] = t.make_key(seq, t.config.capacity);  // an out-of-table slot: never live
+          continue;
+        }
+        slot = chosen;
+        t.remove_item(slot);
+        t.free_slots.pop_back();
+      } else {
+        slot = t.remover->pick(t.draws).slot;
+        t.remove_item(slot);
+        t.free_slots.pop_back();
       }
-      slot = chosen;
-      t.remove_item(slot);
-      t.free_slots.pop_back();
-    } else {
-      slot = t.remover->pick(t.draws).slot;
-      t.remove_item(slot);
-      t.free_slots.pop_back();
+      t.store_item(slot, columns, i, item_priority, seq);
+      ++t.size;
+      keys_out[i] = t.key_of_slot[static_cast<std::size_t>(slot)];
     }
-    t.store_item(slot, columns, i, item_priority, seq);
-    ++t.size;
-    keys_out[i] = t.key_of_slot[static_cast<std::size_t>(slot)];
   }
   lock.unlock();
   t.changed.notify_all();
@@ -570,6 +574,12 @@ std::int64_t Table::update_priorities(const std::uint64_t* keys, const double* p
   std::lock_guard<std::mutex> lock(t.mutex);
   for (std::int64_t i = 0; i < n; ++i) check_issued(t, op, keys[i], i);
   std::int64_t stale = 0;
+  // Random slots: start every slot's cache misses before using any of them.
+  for (std::int64_t i = 0; i < n; ++i) {
+    const auto slot = static_cast<std::size_t>(std::min(t.slot_of_key(keys[i]), t.config.capacity - 1));
+    __builtin_prefetch(&t.key_of_slot[slot]);
+    __builtin_prefetch(&t.priority[slot], 1);
+  }
   SelectorBatch batch(t);
   for (std::int64_t i = 0; i < n; ++i) {
     if (!t.live(keys[i])) {

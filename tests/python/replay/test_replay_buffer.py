@@ -324,3 +324,40 @@ def test_engine_table_checks_every_vector_it_is_given():
         ReplayTable(
             8, [("x", "float64", [])], "random", "fifo", 0.6, 0.4, 0.0, -1.0, 0, limiter_min_size(1), 0, "", 0
         )
+
+
+@pytest.mark.parametrize("capacity", [1, 7, 256, 3000])
+def test_random_operations_match_a_reference_model(capacity):
+    """Inserts (with eviction), updates and samples in random order; every draw's probability must be
+    its priority over the sum of the live priorities, computed here independently.
+    """
+    rng = np.random.default_rng(capacity)
+    buf = ReplayBuffer(capacity, {"x": ("int64", ())}, alpha=1.0, epsilon=0.0, seed=1)
+    live: dict[int, float] = {}
+    order: list[int] = []
+    for step in range(400):
+        op = rng.integers(3)
+        if op == 0 or not live:
+            n = int(rng.integers(1, 2 * capacity + 2))
+            priorities = rng.random(n) + 0.1
+            keys = buf.extend({"x": np.arange(n)}, priorities=priorities).tolist()
+            for key, priority in zip(keys, priorities, strict=True):
+                live[key] = float(priority)
+                order.append(key)
+            while len(order) > capacity:  # FIFO eviction
+                live.pop(order.pop(0))
+        elif op == 1:
+            batch = buf.sample(16)
+            new = rng.random(16) + 0.1
+            buf.update_priorities(batch.keys, new)
+            for key, priority in zip(batch.keys.tolist(), new, strict=True):
+                live[key] = float(priority)  # duplicates: the last one wins
+        else:
+            batch = buf.sample(16)
+            total = sum(live.values())
+            for key, probability in zip(batch.keys.tolist(), batch.probabilities, strict=True):
+                assert key in live, f"step {step}: sampled a key that left"
+                assert probability == pytest.approx(live[key] / total, rel=1e-9), f"step {step}"
+            smallest = min(live.values()) / total
+            np.testing.assert_allclose(batch.weights, (batch.probabilities / smallest) ** -0.4, rtol=1e-9)
+    assert len(buf) == len(live)
