@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import signal
@@ -157,3 +158,28 @@ def test_train_cli_reports_bad_config_and_missing_data(tmp_path):
     assert result.returncode != 0 and "data.train" in result.stderr
     result = _reactor("train", "sft", "--set", "train.learning_rate=-1")
     assert result.returncode != 0 and "train.learning_rate" in result.stderr
+
+
+def test_grpo_and_ppo_run_under_torchrun(tmp_path):
+    _write_jsonl(tmp_path / "prompts.jsonl", [{"prompt": f"Tell me {i}: "} for i in range(16)])
+    online = (
+        MODEL + '[data]\ntrain = "prompts.jsonl"\n[train]\nmax_steps = 2\nbatch_size = 4\nprogress = false\n'
+        '[rollout]\nmax_new_tokens = 4\nreward = "token_frequency"\n'
+    )
+    for kind, extra in (
+        ("grpo", "[grpo]\nnum_generations = 2\nbeta = 0.1\n"),
+        ("ppo", "[ppo]\nnum_mini_batches = 2\n"),
+    ):
+        (tmp_path / f"{kind}.toml").write_text(online + extra)
+        _torchrun(
+            "train",
+            kind,
+            "-c",
+            str(tmp_path / f"{kind}.toml"),
+            "--set",
+            f"train.output_dir='{tmp_path / kind}'",
+        )
+        records = [json.loads(x) for x in (tmp_path / kind / "metrics.jsonl").read_text().splitlines()]
+        assert [r["step"] for r in records] == [1, 2]
+        assert all(math.isfinite(v) for r in records for v in r.values() if isinstance(v, float))
+        assert (tmp_path / kind / "model" / "model.safetensors").exists()
