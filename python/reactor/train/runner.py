@@ -69,104 +69,68 @@ def _records(path: Path | None, name: str, required: Sequence[str]) -> list[dict
     return read_jsonl(path, required)
 
 
-def _finish(
-    trainer: DPOTrainer | SFTTrainer, tokenizer: Tokenizer, config: DPOConfig | SFTConfig, resume: bool
-) -> TrainResult:
+def _run(kind: str, config: Any, resume: bool, callbacks: Sequence[Callback]) -> TrainResult:
+    """Build the tokenizer, model and trainer of ``kind`` from ``config``, train, export the model."""
+    from reactor.train.grpo import GRPOTrainer, RLOOTrainer
+    from reactor.train.ppo import PPOTrainer
+    from reactor.train.reward_model import RewardTrainer, build_reward_model
+
+    # kind -> (trainer, its evaluation-set keyword, required record fields, model builder)
+    kinds: dict[str, tuple[Any, str, tuple[str, ...], Any]] = {
+        "sft": (SFTTrainer, "eval_examples", (), build_model),
+        "dpo": (DPOTrainer, "eval_pairs", _DPO_FIELDS, build_model),
+        "rm": (RewardTrainer, "eval_pairs", _DPO_FIELDS, build_reward_model),
+        "ppo": (PPOTrainer, "eval_prompts", ("prompt",), build_model),
+        "grpo": (GRPOTrainer, "eval_prompts", ("prompt",), build_model),
+        "rloo": (RLOOTrainer, "eval_prompts", ("prompt",), build_model),
+    }
+    trainer_class, eval_keyword, fields, builder = kinds[kind]
+    tokenizer = build_tokenizer(config.model)
+    trainer = trainer_class(
+        builder(config.model, tokenizer, seed=config.train.seed),
+        tokenizer,
+        _records(config.data.train, "train", fields),
+        config=config,
+        callbacks=callbacks,
+        **{eval_keyword: _records(config.data.eval, "eval", fields)},
+    )
     if trainer.context.is_main:
         dumped = json.dumps(config.model_dump(mode="json"), indent=2)
         atomic_write_text(config.train.output_dir / "config.json", dumped)
     result = trainer.train(resume=resume)
     gathered = full_model_state(trainer.wrapped)  # collective under FSDP
-    if trainer.context.is_main:
-        export_model(trainer.model, config.train.output_dir / "model", gathered, tokenizer)
+    if trainer.context.is_main:  # for PPO the policy alone: loadable as model.pretrained of a later run
+        export_model(trainer.policy_model(), config.train.output_dir / "model", gathered, tokenizer)
     return result
-
-
-def run_dpo(config: DPOConfig, *, resume: bool = False, callbacks: Sequence[Callback] = ()) -> TrainResult:
-    """DPO from ``config`` (``data.train`` and optional ``data.eval`` hold preference pairs)."""
-    tokenizer = build_tokenizer(config.model)
-    model = build_model(config.model, tokenizer, seed=config.train.seed)
-    trainer = DPOTrainer(
-        model,
-        tokenizer,
-        _records(config.data.train, "train", _DPO_FIELDS),
-        eval_pairs=_records(config.data.eval, "eval", _DPO_FIELDS),
-        config=config,
-        callbacks=callbacks,
-    )
-    return _finish(trainer, tokenizer, config, resume)
 
 
 def run_sft(config: SFTConfig, *, resume: bool = False, callbacks: Sequence[Callback] = ()) -> TrainResult:
     """SFT from ``config`` (``data.train`` and optional ``data.eval`` hold prompt/completion or messages)."""
-    tokenizer = build_tokenizer(config.model)
-    model = build_model(config.model, tokenizer, seed=config.train.seed)
-    trainer = SFTTrainer(
-        model,
-        tokenizer,
-        _records(config.data.train, "train", ()),
-        eval_examples=_records(config.data.eval, "eval", ()),
-        config=config,
-        callbacks=callbacks,
-    )
-    return _finish(trainer, tokenizer, config, resume)
+    return _run("sft", config, resume, callbacks)
+
+
+def run_dpo(config: DPOConfig, *, resume: bool = False, callbacks: Sequence[Callback] = ()) -> TrainResult:
+    """DPO from ``config`` (``data.train`` and optional ``data.eval`` hold preference pairs)."""
+    return _run("dpo", config, resume, callbacks)
 
 
 def run_reward_model(
     config: RewardModelConfig, *, resume: bool = False, callbacks: Sequence[Callback] = ()
 ) -> TrainResult:
     """Bradley-Terry reward model from ``config`` (``data.train``: pairs, optional ``margin``)."""
-    from reactor.train.reward_model import RewardTrainer, build_reward_model
-
-    tokenizer = build_tokenizer(config.model)
-    model = build_reward_model(config.model, tokenizer, seed=config.train.seed)
-    trainer = RewardTrainer(
-        model,
-        tokenizer,
-        _records(config.data.train, "train", _DPO_FIELDS),
-        eval_pairs=_records(config.data.eval, "eval", _DPO_FIELDS),
-        config=config,
-        callbacks=callbacks,
-    )
-    return _finish(trainer, tokenizer, config, resume)
-
-
-def _run_online(
-    kind: str, config: PPOConfig | GRPOConfig, resume: bool, callbacks: Sequence[Callback]
-) -> TrainResult:
-    from reactor.train.grpo import GRPOTrainer, RLOOTrainer
-    from reactor.train.ppo import PPOTrainer
-
-    tokenizer = build_tokenizer(config.model)
-    policy = build_model(config.model, tokenizer, seed=config.train.seed)
-    trainer_class: Any = {"ppo": PPOTrainer, "grpo": GRPOTrainer, "rloo": RLOOTrainer}[kind]
-    trainer = trainer_class(
-        policy,
-        tokenizer,
-        _records(config.data.train, "train", ("prompt",)),
-        eval_prompts=_records(config.data.eval, "eval", ("prompt",)),
-        config=config,
-        callbacks=callbacks,
-    )
-    if trainer.context.is_main:
-        dumped = json.dumps(config.model_dump(mode="json"), indent=2)
-        atomic_write_text(config.train.output_dir / "config.json", dumped)
-    result = trainer.train(resume=resume)
-    if trainer.context.is_main:  # the policy alone, loadable as model.pretrained of a later run
-        export_model(trainer.policy_model(), config.train.output_dir / "model", None, tokenizer)
-    return result
+    return _run("rm", config, resume, callbacks)
 
 
 def run_ppo(config: PPOConfig, *, resume: bool = False, callbacks: Sequence[Callback] = ()) -> TrainResult:
     """PPO-RLHF from ``config`` (``data.train``: prompts)."""
-    return _run_online("ppo", config, resume, callbacks)
+    return _run("ppo", config, resume, callbacks)
 
 
 def run_grpo(config: GRPOConfig, *, resume: bool = False, callbacks: Sequence[Callback] = ()) -> TrainResult:
     """GRPO from ``config`` (``data.train``: prompts)."""
-    return _run_online("grpo", config, resume, callbacks)
+    return _run("grpo", config, resume, callbacks)
 
 
 def run_rloo(config: GRPOConfig, *, resume: bool = False, callbacks: Sequence[Callback] = ()) -> TrainResult:
     """RLOO from ``config`` (``data.train``: prompts; the ``[grpo]`` section holds its settings)."""
-    return _run_online("rloo", config, resume, callbacks)
+    return _run("rloo", config, resume, callbacks)

@@ -147,6 +147,10 @@ class Trainer(abc.ABC):
         """The loss summed over the batch's units, and metric sums over the same units."""
 
     # ----------------------------------------------------------------------------- properties
+    def policy_model(self) -> nn.Module:
+        """The model a run exports (the unwrapped model; online trainers narrow it to the policy)."""
+        return self.model
+
     @property
     def output_dir(self) -> Path:
         """Where metrics, checkpoints and TensorBoard files go."""
