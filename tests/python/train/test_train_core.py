@@ -214,7 +214,9 @@ def test_early_stopping_after_patience(tmp_path):
     trainer = _sft(tmp_path, max_steps=20, eval_every=2, early_stopping_patience=2, greater_is_better=True)
     result = trainer.train()
     assert result.state.stopped_early and result.state.step == 6
-    bad = _sft(tmp_path / "bad", max_steps=2, eval_every=1, metric_for_best="eval/nope")
+    bad = _sft(
+        tmp_path / "bad", max_steps=2, eval_every=1, metric_for_best="eval/nope", early_stopping_patience=2
+    )
     with pytest.raises(InvalidArgumentError, match="metric_for_best"):
         bad.train()
 
