@@ -129,6 +129,11 @@ void init_replay(py::module_& m) {
            py::arg("rate_limiter"), py::arg("seed"), py::arg("episode_end_field"), py::arg("sequence_length"))
       .def("config", [](const Table& t) { return config_dict(t.config()); })
       .def("size", &Table::size)
+      .def("sampling_mass",
+           [](const Table& t) {
+             const auto m = t.sampling_mass();
+             return py::make_tuple(m.size, m.total_weight, m.min_weight);
+           })
       .def("stats",
            [](const Table& t) {
              const auto s = t.stats();

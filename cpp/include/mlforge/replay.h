@@ -101,6 +101,15 @@ struct TableStats {
   std::uint64_t memory_bytes = 0;      // bytes the table holds: data, keys, priorities, selectors
 };
 
+/// The sampling mass of the live items: how many, the sum of their sampling weights w_i and the
+/// smallest positive w_i (uniform sampling: w_i = 1). A draw's probability times total_weight is its
+/// item's weight, which lets a client merge samples of several tables (shards) exactly.
+struct SamplingMass {
+  std::int64_t size = 0;
+  double total_weight = 0.0;
+  double min_weight = 0.0;
+};
+
 /// Where a sample call writes: one (batch, *field shape) C-contiguous array per field, in schema
 /// order (for sequences (batch, length, *field shape)), plus per-draw keys, sampling
 /// probabilities and importance weights. Any of the pointers may be null to skip that output.
@@ -121,6 +130,8 @@ class MLFORGE_API Table {
   const TableConfig& config() const noexcept;
   std::int64_t size() const;
   TableStats stats() const;
+  /// The sampler's mass (prioritized and uniform samplers; the others report uniform weights).
+  SamplingMass sampling_mass() const;
 
   /// Inserts n items. `columns`: one array per field, (n, *shape), exact dtype, C-contiguous.
   /// `priorities`: n finite non-negative values, or nullptr for the default priority (the

@@ -109,6 +109,8 @@ class PrioritizedSelector final : public ItemSelector {
   }
 
   double min_probability() const override { return size_ == 0 ? 1.0 : root_bounds().min / total(); }
+  double total_weight() const override { return total(); }
+  double min_weight() const override { return size_ == 0 ? 0.0 : root_bounds().min; }
   double max_priority() const override { return size_ == 0 ? -1.0 : root_bounds().max; }
   std::size_t memory_bytes() const override {
     std::size_t bytes = (dirty_.capacity() + at_.capacity()) * sizeof(std::size_t) + targets_.capacity() * sizeof(double);

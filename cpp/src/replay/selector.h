@@ -57,6 +57,9 @@ class ItemSelector {
   virtual std::size_t memory_bytes() const = 0;
   /// The smallest selection probability over live items (importance-weight normalisation).
   virtual double min_probability() const { return 1.0; }
+  /// Sum of the live items' sampling weights, and the smallest positive one (1 each by default).
+  virtual double total_weight() const { return static_cast<double>(size()); }
+  virtual double min_weight() const { return 1.0; }
   /// Largest priority over live items if this selector tracks priorities, else a negative value.
   virtual double max_priority() const { return -1.0; }
   /// Internal order that influences picks beyond the items themselves (saved in checkpoints);

@@ -345,6 +345,12 @@ std::int64_t Table::size() const {
   return impl_->size;
 }
 
+SamplingMass Table::sampling_mass() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  const auto& sampler = *impl_->sampler;
+  return {impl_->size, sampler.total_weight(), impl_->size == 0 ? 0.0 : sampler.min_weight()};
+}
+
 TableStats Table::stats() const {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   TableStats stats = impl_->counters;

@@ -214,6 +214,14 @@ class ReplayBuffer:
     def __len__(self) -> int:
         return int(self._table.size())
 
+    def sampling_mass(self) -> tuple[int, float, float]:
+        """``(size, total_weight, min_weight)`` of the live items: a draw's probability times
+        ``total_weight`` is its item's weight (w = (p + epsilon)^alpha; 1 for uniform sampling), which
+        is what merging samples of several buffers needs.
+        """
+        size, total, smallest = self._table.sampling_mass()
+        return int(size), float(total), float(smallest)
+
     # ---------------------------------------------------------------------------- writes
     def extend(
         self, batch: Mapping[str, Any], priorities: Any = None, *, timeout: float | str | None = "default"

@@ -11,14 +11,10 @@ over every live item of every shard (so the largest possible weight is 1, as in
 :class:`~reactor.replay.ReplayBuffer`). The draws are then i.i.d. from the proportional
 distribution over the union of the shards, exactly as one buffer holding everything would give.
 
-Shard masses. ``ReplayBuffer`` does not expose its total and minimum sampling weight, so each shard
-keeps a mirror of them: per slot, the key and priority of the live item and a float64 sum/min tree
-(and a max tree over raw priorities), updated in O(k log N) per batch of k inserts or updates,
-never O(N). This is exact because the engine's keys name their slot (an insert into a full shard
-lands in the evicted item's slot) and because the shard always passes explicit priorities to the
-engine: with ``default_priority=None`` the shard resolves "the largest live priority (1 when empty)"
-once per ``extend`` call. Hence the restrictions: sampler ``prioritized`` or ``uniform``,
-``max_times_sampled`` 0 (items leave only by eviction) and no rate limiter.
+Shard masses come from the engine (:meth:`ReplayBuffer.sampling_mass`), read by the shard in the
+same (serialised) actor call as its inserts, samples or updates. Restrictions: sampler
+``prioritized`` or ``uniform``, ``max_times_sampled`` 0 (a sample changes no mass) and no rate
+limiter (a shard call never blocks).
 
 Keys. A key returned by the client carries its shard in its top ``ceil(log2(num_shards))`` bits (at
 least 1) and the shard's key below (:meth:`DistributedReplay.split_keys`); the engine's keys use at
@@ -71,88 +67,6 @@ def _ray() -> Any:
     return ray
 
 
-class _SamplingMass:
-    """A shard's per-slot sampling weights, mirrored from what it inserted and updated.
-
-    The tree has the engine's shape (a power-of-two number of leaves, each internal node recomputed
-    from its children), so totals never drift and match the engine's sum.
-    """
-
-    def __init__(
-        self, capacity: int, sampler: str, alpha: float, epsilon: float, default_priority: float | None
-    ) -> None:
-        self.capacity = capacity
-        self.uniform = sampler == "uniform"
-        self.alpha = alpha
-        self.epsilon = epsilon
-        self.default_priority = default_priority
-        self.slot_bits = 1
-        while (1 << self.slot_bits) <= capacity:
-            self.slot_bits += 1
-        self.slot_mask = np.uint64((1 << self.slot_bits) - 1)
-        self.leaves = 1
-        while self.leaves < capacity:
-            self.leaves *= 2
-        self.keys = np.zeros(capacity, dtype=np.uint64)  # 0: the slot is free
-        self.sum = np.zeros(2 * self.leaves)
-        self.min = np.full(2 * self.leaves, np.inf)
-        self.max = np.full(2 * self.leaves, -np.inf)  # raw priorities
-        self.size = 0
-
-    def resolve(self, n: int, priorities: Any) -> np.ndarray:
-        """Explicit priorities for an insert of ``n`` items (the default filled in)."""
-        if priorities is not None:
-            return np.ascontiguousarray(priorities, dtype=np.float64)
-        if self.default_priority is not None:
-            return np.full(n, float(self.default_priority))
-        return np.full(n, float(self.max[1]) if self.size else 1.0)
-
-    def mass(self) -> Mass:
-        return self.size, float(self.sum[1]), float(self.min[1])
-
-    def inserted(self, keys: np.ndarray, priorities: np.ndarray) -> None:
-        slots = (keys & self.slot_mask).astype(np.int64)
-        inside = slots < self.capacity  # the reservoir remover gives kept-out items slot `capacity`
-        self._store(slots[inside], keys[inside], priorities[inside], count_new=True)
-
-    def updated(self, keys: np.ndarray, priorities: np.ndarray) -> None:
-        slots = (keys & self.slot_mask).astype(np.int64)
-        inside = slots < self.capacity
-        slots, keys, priorities = slots[inside], keys[inside], priorities[inside]
-        live = self.keys[slots] == keys  # stale keys (their item left) change nothing
-        self._store(slots[live], keys[live], priorities[live], count_new=False)
-
-    def _store(self, slots: np.ndarray, keys: np.ndarray, priorities: np.ndarray, *, count_new: bool) -> None:
-        if len(slots) == 0:
-            return
-        # The last write to a slot is the one that stays.
-        _, reversed_first = np.unique(slots[::-1], return_index=True)
-        last = len(slots) - 1 - reversed_first
-        slots, keys, priorities = slots[last], keys[last], priorities[last]
-        if count_new:
-            self.size += int(np.count_nonzero(self.keys[slots] == 0))
-        self.keys[slots] = keys
-        weights = (
-            np.ones_like(priorities) if self.uniform else np.power(priorities + self.epsilon, self.alpha)
-        )
-        nodes = slots + self.leaves  # sorted and distinct (np.unique), and so is every level above
-        self.sum[nodes] = weights
-        self.min[nodes] = weights
-        self.max[nodes] = priorities
-        while self.leaves > 1:
-            parents = nodes >> 1
-            distinct = np.empty(len(parents), dtype=bool)
-            distinct[0] = True
-            np.not_equal(parents[1:], parents[:-1], out=distinct[1:])
-            nodes = parents[distinct]
-            left, right = 2 * nodes, 2 * nodes + 1
-            self.sum[nodes] = self.sum[left] + self.sum[right]
-            self.min[nodes] = np.minimum(self.min[left], self.min[right])
-            self.max[nodes] = np.maximum(self.max[left], self.max[right])
-            if nodes[0] == 1:
-                break
-
-
 class ReplayShard:
     """One shard: a :class:`~reactor.replay.ReplayBuffer` that also reports its sampling mass.
 
@@ -200,13 +114,13 @@ class ReplayShard:
             epsilon=epsilon,
             default_priority=default_priority,
         )
-        self._mass = _SamplingMass(int(capacity), sampler, float(alpha), float(epsilon), default_priority)
         self._first_field = self.buffer.fields[0].name
         self._key_limit = 1 << int(key_bits)
+        self._slot_bits = int(capacity).bit_length()  # the engine's: slots and the marker `capacity` fit
 
     def mass(self) -> Mass:
-        """``(size, total_weight, min_weight)`` of the live items."""
-        return self._mass.mass()
+        """``(size, total_weight, min_weight)`` of the live items (from the engine)."""
+        return self.buffer.sampling_mass()
 
     def __len__(self) -> int:
         return len(self.buffer)
@@ -223,14 +137,12 @@ class ReplayShard:
             self.buffer.extend(batch, priorities)  # raises the buffer's own error for a malformed batch
             raise
         issued = self.buffer.stats()["inserts"]
-        if ((issued + n + 1) << self._mass.slot_bits) > self._key_limit:
+        if ((issued + n + 1) << self._slot_bits) > self._key_limit:
             raise CapacityExceededError(
                 f"[replay.shard] {n} more keys would not fit in {self._key_limit.bit_length() - 1} bits "
                 f"(the rest hold the shard index): this shard has issued all of its keys"
             )
-        resolved = self._mass.resolve(n, priorities)
-        keys = self.buffer.extend(batch, resolved)
-        self._mass.inserted(keys, resolved)
+        keys = self.buffer.extend(batch, priorities)
         return keys, self.mass()
 
     def sample(
@@ -249,7 +161,6 @@ class ReplayShard:
         keys = np.ascontiguousarray(keys, dtype=np.uint64)
         priorities = np.ascontiguousarray(priorities, dtype=np.float64)
         stale = self.buffer.update_priorities(keys, priorities)
-        self._mass.updated(keys, priorities)
         return stale, self.mass()
 
     def gather(self, keys: Any) -> dict[str, np.ndarray]:
