@@ -110,6 +110,12 @@ class PrioritizedSelector final : public ItemSelector {
 
   double min_probability() const override { return size_ == 0 ? 1.0 : root_bounds().min / total(); }
   double total_weight() const override { return total(); }
+  void prefetch(std::int64_t slot) const override {
+    const auto leaf = static_cast<std::size_t>(slot);
+    __builtin_prefetch(sums_[0].data() + leaf, 1);
+    __builtin_prefetch(bounds_[0].data() + leaf, 1);
+    if (sums_.size() > 1) __builtin_prefetch(sums_[1].data() + leaf / kFanout, 1);
+  }
   double min_weight() const override { return size_ == 0 ? 0.0 : root_bounds().min; }
   double max_priority() const override { return size_ == 0 ? -1.0 : root_bounds().max; }
   std::size_t memory_bytes() const override {

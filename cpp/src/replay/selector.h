@@ -53,6 +53,8 @@ class ItemSelector {
   /// update and remove are called, and max_priority() may lag behind them.
   virtual void begin_batch() {}
   virtual void end_batch() {}
+  /// A hint that `slot` is about to change: start loading what its update will touch.
+  virtual void prefetch(std::int64_t slot) const { (void)slot; }
   /// Bytes this selector holds.
   virtual std::size_t memory_bytes() const = 0;
   /// The smallest selection probability over live items (importance-weight normalisation).

@@ -585,6 +585,7 @@ std::int64_t Table::update_priorities(const std::uint64_t* keys, const double* p
     const auto slot = static_cast<std::size_t>(std::min(t.slot_of_key(keys[i]), t.config.capacity - 1));
     __builtin_prefetch(&t.key_of_slot[slot]);
     __builtin_prefetch(&t.priority[slot], 1);
+    t.sampler->prefetch(static_cast<std::int64_t>(slot));
   }
   SelectorBatch batch(t);
   for (std::int64_t i = 0; i < n; ++i) {
