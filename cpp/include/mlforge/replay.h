@@ -82,7 +82,8 @@ struct TableConfig {
   double alpha = 0.6;                  // priority exponent
   double beta = 0.4;                   // importance-weight exponent
   double epsilon = 1e-6;               // added to every priority before the exponent
-  double default_priority = -1.0;      // priority of an insert without one; < 0: max over live items (1 when empty)
+  double default_priority = -1.0;      // priority of an insert without one; < 0: the max over live items
+                                       // (1 when empty, or when alpha = 0 leaves it untracked)
   std::int64_t max_times_sampled = 0;  // an item leaves after this many samples; 0: never
   RateLimiter rate_limiter;
   std::uint64_t seed = 0;

@@ -4,10 +4,11 @@
 // The weights live in an 8-ary float64 sum tree: level 0 holds the leaves, and entry j of level l
 // is the sum of entries [8j, 8j + 8) of level l - 1, so the eight children of a node fill one
 // 64-byte cache line. A draw descends about log8(N) levels (7 for a million items) reading one
-// line per level, where a binary tree reads ~20 nodes. Beside the sums, each level keeps the
-// minimum positive weight and the maximum raw priority (for importance-weight normalisation and
-// the default priority of new items). Every changed entry is recomputed from its children, so sums
-// never drift however many updates run.
+// line per level, where a binary tree reads ~20 nodes. Above the leaves, each level also keeps the
+// minimum positive weight and the maximum weight (for importance-weight normalisation, and for the
+// default priority of new items: w is increasing in p when alpha > 0, so the largest live priority
+// is w_max^(1/alpha) - epsilon). Leaves hold only w, so an update writes one line per level. Every
+// changed entry is recomputed from its children, so sums never drift however many updates run.
 //
 // Batches: between begin_batch() and end_batch() leaves are written at once and their ancestors are
 // recomputed level by level, each shared ancestor once, so the independent loads of a level overlap
@@ -28,7 +29,7 @@ constexpr std::size_t kFanout = 8;
 
 struct Bounds {
   double min = kInf;   // smallest positive weight below
-  double max = -kInf;  // largest raw priority below
+  double max = -kInf;  // largest weight below
 };
 
 std::size_t round_up(std::size_t n) { return (n + kFanout - 1) / kFanout * kFanout; }
@@ -39,7 +40,7 @@ class PrioritizedSelector final : public ItemSelector {
     std::size_t width = round_up(static_cast<std::size_t>(capacity));
     while (true) {
       sums_.emplace_back(width, 0.0);
-      bounds_.emplace_back(width);
+      bounds_.emplace_back(sums_.size() == 1 ? 0 : width);  // the leaves' bounds are their weights
       if (width == kFanout) break;
       width = round_up(width / kFanout);
     }
@@ -53,7 +54,6 @@ class PrioritizedSelector final : public ItemSelector {
   void remove(std::int64_t slot) override {
     const auto leaf = static_cast<std::size_t>(slot);
     sums_[0][leaf] = 0.0;
-    bounds_[0][leaf] = Bounds{};
     changed(leaf);
     --size_;
   }
@@ -113,11 +113,16 @@ class PrioritizedSelector final : public ItemSelector {
   void prefetch(std::int64_t slot) const override {
     const auto leaf = static_cast<std::size_t>(slot);
     __builtin_prefetch(sums_[0].data() + leaf, 1);
-    __builtin_prefetch(bounds_[0].data() + leaf, 1);
-    if (sums_.size() > 1) __builtin_prefetch(sums_[1].data() + leaf / kFanout, 1);
+    if (sums_.size() > 1) {
+      __builtin_prefetch(sums_[1].data() + leaf / kFanout, 1);
+      __builtin_prefetch(bounds_[1].data() + leaf / kFanout, 1);
+    }
   }
   double min_weight() const override { return size_ == 0 ? 0.0 : root_bounds().min; }
-  double max_priority() const override { return size_ == 0 ? -1.0 : root_bounds().max; }
+  double max_priority() const override {
+    if (size_ == 0 || alpha_ == 0.0) return -1.0;  // alpha 0: every weight is 1, the priority is not kept
+    return std::max(0.0, std::pow(root_bounds().max, 1.0 / alpha_) - epsilon_);
+  }
   std::size_t memory_bytes() const override {
     std::size_t bytes = (dirty_.capacity() + at_.capacity()) * sizeof(std::size_t) + targets_.capacity() * sizeof(double);
     for (std::size_t l = 0; l < sums_.size(); ++l) {
@@ -134,6 +139,13 @@ class PrioritizedSelector final : public ItemSelector {
   }
   Bounds root_bounds() const {
     Bounds out;
+    if (sums_.size() == 1) {  // a single group: the leaves themselves
+      for (double weight : sums_[0]) {
+        if (weight > 0.0) out.min = std::min(out.min, weight);
+        out.max = std::max(out.max, weight);
+      }
+      return out;
+    }
     for (const Bounds& part : bounds_.back()) {
       out.min = std::min(out.min, part.min);
       out.max = std::max(out.max, part.max);
@@ -142,9 +154,7 @@ class PrioritizedSelector final : public ItemSelector {
   }
   void set_leaf(std::int64_t slot, double priority) {
     const auto leaf = static_cast<std::size_t>(slot);
-    const double weight = std::pow(priority + epsilon_, alpha_);
-    sums_[0][leaf] = weight;
-    bounds_[0][leaf] = {weight > 0.0 ? weight : kInf, priority};
+    sums_[0][leaf] = std::pow(priority + epsilon_, alpha_);
     changed(leaf);
   }
   void changed(std::size_t leaf) {
@@ -153,13 +163,21 @@ class PrioritizedSelector final : public ItemSelector {
   }
   void recompute(std::size_t level, std::size_t entry) {  // entry of `level` from its children at level - 1
     const double* sums = sums_[level - 1].data() + entry * kFanout;
-    const Bounds* bounds = bounds_[level - 1].data() + entry * kFanout;
     double sum = 0.0;
     Bounds out;
-    for (std::size_t j = 0; j < kFanout; ++j) {
-      sum += sums[j];
-      out.min = std::min(out.min, bounds[j].min);
-      out.max = std::max(out.max, bounds[j].max);
+    if (level == 1) {
+      for (std::size_t j = 0; j < kFanout; ++j) {
+        sum += sums[j];
+        if (sums[j] > 0.0) out.min = std::min(out.min, sums[j]);
+        out.max = std::max(out.max, sums[j]);
+      }
+    } else {
+      const Bounds* bounds = bounds_[level - 1].data() + entry * kFanout;
+      for (std::size_t j = 0; j < kFanout; ++j) {
+        sum += sums[j];
+        out.min = std::min(out.min, bounds[j].min);
+        out.max = std::max(out.max, bounds[j].max);
+      }
     }
     sums_[level][entry] = sum;
     bounds_[level][entry] = out;
@@ -184,7 +202,7 @@ class PrioritizedSelector final : public ItemSelector {
       for (std::size_t i = 0; i < kept; ++i) {
         if (i + 4 < kept) {
           __builtin_prefetch(sums_[level - 1].data() + dirty_[i + 4] * kFanout);
-          __builtin_prefetch(bounds_[level - 1].data() + dirty_[i + 4] * kFanout);
+          if (level > 1) __builtin_prefetch(bounds_[level - 1].data() + dirty_[i + 4] * kFanout);
         }
         recompute(level, dirty_[i]);
       }
