@@ -151,7 +151,8 @@ class Reader {
     const auto n = get<std::uint64_t>();
     MLFORGE_CHECK(n <= size_ / sizeof(T), CorruptData, "[replay.load] '", path_, "': a section is longer than the file");
     std::vector<T> values(n);
-    std::memcpy(values.data(), take(n * sizeof(T)), n * sizeof(T));
+    const std::byte* at = take(n * sizeof(T));
+    if (n > 0) std::memcpy(values.data(), at, n * sizeof(T));  // an empty vector's data() may be null
     return values;
   }
   const std::byte* take(std::size_t n) {
