@@ -29,8 +29,10 @@ __all__ = ["GRPOTrainer", "RLOOTrainer"]
 
 class GRPOTrainer(OnlineTrainer):
     """GRPO on prompts; ``train.batch_size`` counts prompts (each sampled ``num_generations`` times).
-    Logged: ``reward``, ``reward_std``, ``kl`` (when beta > 0), ``clip_ratio``, ``loss``,
-    ``policy/entropy``, ``completions/mean_length``.
+    Logged: ``reward``, ``reward_std``, ``clip_ratio``, ``loss``, ``completions/mean_length``;
+    with beta > 0 ``kl`` (GRPO: the mean per-token k3, as TRL logs it; RLOO: the mean summed k1
+    of a sequence); ``policy/entropy`` when old log-probs are computed (off-policy, or RLOO with
+    beta > 0).
     """
 
     name = "grpo"
@@ -83,15 +85,25 @@ class GRPOTrainer(OnlineTrainer):
         repeated = [p for p in prompts for _ in range(g)]
         completions = self.sample(self.model, repeated, salt=0)
         mask = completions.completion_mask
+        # On-policy (one update per batch) the old log-probs equal the new ones detached: skip that forward
+        # pass unless RLOO needs them for the KL in its reward.
+        on_policy = self.settings.num_iterations == 1 and self.settings.num_mini_batches == 1
+        need_old = not on_policy or (not self.kl_in_loss and self.ref_model is not None)
+        old_logps = entropy = None
         with self.autocast():
-            old_logps, entropy, _ = self.completion_logprobs(self.model, completions)
+            if need_old:
+                old_logps, entropy, _ = self.completion_logprobs(self.model, completions)
             ref_logps = (
                 self.completion_logprobs(self.ref_model, completions)[0]
                 if self.ref_model is not None
                 else None
             )
         scores = self.score(repeated, completions)
-        kl_tokens = kl_estimate(old_logps, ref_logps, "k1") * mask if ref_logps is not None else None
+        kl_tokens = (
+            kl_estimate(old_logps, ref_logps, "k1") * mask
+            if ref_logps is not None and old_logps is not None
+            else None
+        )
         kl_per_sequence = kl_tokens.sum(dim=1) if kl_tokens is not None else None
         advantages = self.advantages(
             scores.view(-1, g), kl_per_sequence.view(-1, g) if kl_per_sequence is not None else None
@@ -101,8 +113,9 @@ class GRPOTrainer(OnlineTrainer):
             "reward": float(scores.mean()),
             "reward_std": float(scores.view(-1, g).std(dim=1).mean()),
             "completions/mean_length": float(lengths.mean()),
-            "policy/entropy": float(masked_mean(entropy, mask)),
         }
+        if entropy is not None:
+            metrics["policy/entropy"] = float(masked_mean(entropy, mask))
         if kl_per_sequence is not None:
             metrics["kl"] = float(kl_per_sequence.mean())
         metrics = self.reduce_mean(metrics)
@@ -110,9 +123,10 @@ class GRPOTrainer(OnlineTrainer):
             "sequences": completions.sequences,
             "attention_mask": completions.attention_mask,
             "completion_mask": mask,
-            "old_logps": old_logps.float(),
             "advantages": advantages.reshape(-1).float(),
         }
+        if old_logps is not None:
+            rollouts["old_logps"] = old_logps.float()
         if ref_logps is not None:
             rollouts["ref_logps"] = ref_logps.float()
         self._prompt_length = completions.prompt_length
@@ -125,8 +139,9 @@ class GRPOTrainer(OnlineTrainer):
         s = self.settings
         mask = batch["completion_mask"]
         completions = Completions(batch["sequences"], batch["attention_mask"], mask, self._prompt_length)
-        logps, _, _ = self.completion_logprobs(model, completions)
-        ratio = torch.exp(logps - batch["old_logps"])
+        logps, _, _ = self.completion_logprobs(model, completions, with_entropy=False)
+        old_logps = batch["old_logps"] if "old_logps" in batch else logps.detach()
+        ratio = torch.exp(logps - old_logps)
         high = s.epsilon_high if s.epsilon_high is not None else s.epsilon
         advantages = batch["advantages"][:, None]
         per_token = -torch.min(ratio * advantages, ratio.clamp(1 - s.epsilon, 1 + high) * advantages)
@@ -147,7 +162,7 @@ class GRPOTrainer(OnlineTrainer):
         clipped = ((ratio < 1 - s.epsilon) & (advantages < 0)) | ((ratio > 1 + high) & (advantages > 0))
         metrics = {"loss": loss.detach(), "clip_ratio": masked_mean(clipped.float(), mask)}
         if kl is not None:
-            metrics["kl_k3"] = masked_mean(kl.detach(), mask)
+            metrics["kl"] = masked_mean(kl.detach(), mask)  # per token (k3), as TRL logs it
         return loss, metrics
 
 

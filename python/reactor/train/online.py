@@ -128,8 +128,13 @@ class OnlineTrainer(Trainer):
         return scores
 
     def completion_logprobs(
-        self, model: nn.Module, completions: Completions, *, with_values: bool = False
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        self,
+        model: nn.Module,
+        completions: Completions,
+        *,
+        with_values: bool = False,
+        with_entropy: bool = True,
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         """Per-token log-probs and entropies of the completion tokens (temperature-scaled, float32), and
         the values of the states before each token when ``model`` has a value head.
         """
@@ -146,7 +151,10 @@ class OnlineTrainer(Trainer):
         else:
             logits = causal_lm_logits(model, **kwargs)
         logps, entropy = token_logprobs(
-            logits[:, start - 1 : -1], completions.completions, temperature=self.rollout.temperature
+            logits[:, start - 1 : -1],
+            completions.completions,
+            temperature=self.rollout.temperature,
+            with_entropy=with_entropy,
         )
         return logps, entropy, values
 

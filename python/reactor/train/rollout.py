@@ -115,12 +115,16 @@ def generate(
 
 
 def token_logprobs(
-    logits: torch.Tensor, targets: torch.Tensor, *, temperature: float = 1.0
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-token log-probabilities of ``targets`` and entropies, in float32 (also under bf16)."""
+    logits: torch.Tensor, targets: torch.Tensor, *, temperature: float = 1.0, with_entropy: bool = True
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Per-token log-probabilities of ``targets`` and (unless ``with_entropy`` is False, which saves
+    a softmax over the vocabulary) entropies, in float32 (also under bf16).
+    """
     scaled = logits.float() / temperature
     log_norm = torch.logsumexp(scaled, dim=-1)
     picked = scaled.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - log_norm
+    if not with_entropy:
+        return picked, None
     probs = torch.softmax(scaled, dim=-1)
     entropy = log_norm - (probs * scaled).sum(dim=-1)
     return picked, entropy
