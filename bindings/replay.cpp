@@ -178,6 +178,33 @@ void init_replay(py::module_& m) {
                               optional_pointer<double>(w)},
                       timeout);
            })
+      .def("sample_arrays",
+           // Allocates the outputs itself: one call instead of borrowing eight caller-made arrays.
+           [](Table& t, std::int64_t batch, double timeout) {
+             MLFORGE_CHECK(batch >= 1, InvalidArgument, "[replay.sample] batch_size must be >= 1, got ", batch);
+             const auto& fields = t.config().fields;
+             py::list arrays;
+             std::vector<mlforge::ArrayView> views;
+             for (const auto& field : fields) {
+               std::vector<py::ssize_t> shape{static_cast<py::ssize_t>(batch)};
+               std::vector<std::int64_t> dims{batch};
+               for (auto extent : field.shape) {
+                 shape.push_back(static_cast<py::ssize_t>(extent));
+                 dims.push_back(extent);
+               }
+               py::array array(py::dtype(mlforge::dtype_name(field.dtype)), shape);
+               views.emplace_back(array.mutable_data(), field.dtype, static_cast<int>(dims.size()), dims.data(), nullptr);
+               arrays.append(array);
+             }
+             py::array_t<std::uint64_t> keys(batch);
+             py::array_t<double> probabilities(batch), weights(batch);
+             {
+               py::gil_scoped_release nogil;
+               t.sample(batch, {views.data(), keys.mutable_data(), probabilities.mutable_data(), weights.mutable_data()},
+                        timeout);
+             }
+             return py::make_tuple(arrays, keys, probabilities, weights);
+           })
       .def("sample_sequences",
            [](Table& t, std::int64_t batch, const py::object& columns, py::handle keys, py::handle probabilities,
               double timeout) {

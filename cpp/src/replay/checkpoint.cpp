@@ -225,8 +225,7 @@ void Table::save(const std::string& path) const {
     out.put<std::uint64_t>(t.next_seq);
     out.put(t.counters);
     out.put<std::uint64_t>(t.draws.draws());
-    out.put(t.key_of_slot);
-    out.put(t.priority);
+    out.put(t.slots);
     out.put(t.times_sampled);
     out.put(t.episode_step);
     out.put(t.free_slots);
@@ -298,8 +297,7 @@ std::unique_ptr<Table> Table::load(const std::string& path) {
   t->next_seq = in.get<std::uint64_t>();
   t->counters = in.get<TableStats>();
   t->draws = detail::DrawStream(c.seed, in.get<std::uint64_t>());
-  t->key_of_slot = in.get_vector<std::uint64_t>();
-  t->priority = in.get_vector<double>();
+  t->slots = in.get_vector<Table::Impl::SlotInfo>();
   t->times_sampled = in.get_vector<std::int64_t>();
   t->episode_step = in.get_vector<std::int64_t>();
   t->free_slots = in.get_vector<std::int64_t>();
@@ -311,20 +309,20 @@ std::unique_ptr<Table> Table::load(const std::string& path) {
                   " has the wrong size");
   }
   std::int64_t live = 0;
-  for (std::size_t slot = 0; slot < t->key_of_slot.size(); ++slot) {
-    if (t->key_of_slot[slot] == 0) continue;
+  for (std::size_t slot = 0; slot < t->slots.size(); ++slot) {
+    if (t->slots[slot].key == 0) continue;
     ++live;
     if (c.max_times_sampled > 0 && slot < t->times_sampled.size()) {
       t->sample_budget += c.max_times_sampled - t->times_sampled[slot];
     }
   }
-  const bool consistent = in.at_end() && t->key_of_slot.size() == capacity && t->priority.size() == capacity &&
+  const bool consistent = in.at_end() && t->slots.size() == capacity &&
                           t->times_sampled.size() == capacity && live == t->size &&
                           t->free_slots.size() == capacity - static_cast<std::size_t>(t->size) &&
                           (t->episode_step.empty() || t->episode_step.size() == capacity);
   MLFORGE_CHECK(consistent, CorruptData, op, " '", path, "': inconsistent table state");
   for (std::size_t slot = 0; slot < capacity; ++slot) {
-    const auto key = t->key_of_slot[slot];
+    const auto key = t->slots[slot].key;
     MLFORGE_CHECK(key == 0 || (t->slot_of_key(key) == static_cast<std::int64_t>(slot) && t->seq_of_key(key) < t->next_seq),
                   CorruptData, op, " '", path, "': slot ", slot, " holds a key it could not have");
   }
@@ -332,7 +330,7 @@ std::unique_ptr<Table> Table::load(const std::string& path) {
   if (!sampler_order.empty()) t->sampler->restore_order(sampler_order);
   if (t->windows) {
     for (auto slot : window_order) {
-      MLFORGE_CHECK(slot >= 0 && slot < c.capacity && t->key_of_slot[static_cast<std::size_t>(slot)] != 0, CorruptData,
+      MLFORGE_CHECK(slot >= 0 && slot < c.capacity && t->slots[static_cast<std::size_t>(slot)].key != 0, CorruptData,
                     op, " '", path, "': a sequence window starts at a free slot");
       t->windows->insert(slot, 0.0, 0);
     }

@@ -151,8 +151,7 @@ Table::Impl::Impl(TableConfig table_config) : config(std::move(table_config)), d
     MLFORGE_CHECK(field.shape.empty() && is_integral_or_bool(field.dtype), InvalidArgument,
                   "[replay.table] episode_end_field '", field.name, "' must be a scalar bool or integer field");
   }
-  key_of_slot.assign(capacity, 0);
-  priority.assign(capacity, 0.0);
+  slots.assign(capacity, SlotInfo{});
   times_sampled.assign(capacity, 0);
   if (!config.episode_end_field.empty() || config.sequence_length > 0) episode_step.assign(capacity, 0);
   free_slots.resize(capacity);
@@ -164,7 +163,7 @@ Table::Impl::Impl(TableConfig table_config) : config(std::move(table_config)), d
 
 bool Table::Impl::live(std::uint64_t key) const {
   const auto slot = slot_of_key(key);
-  return key != 0 && slot < config.capacity && key_of_slot[static_cast<std::size_t>(slot)] == key;
+  return key != 0 && slot < config.capacity && slots[static_cast<std::size_t>(slot)].key == key;
 }
 
 double Table::Impl::default_priority() const {
@@ -190,8 +189,8 @@ void Table::Impl::store_item(std::int64_t slot, const ArrayView* columns_in, std
     const auto* source = static_cast<const std::byte*>(columns_in[f].data()) + static_cast<std::size_t>(row) * item_bytes[f];
     std::memcpy(columns[f].data() + s * item_bytes[f], source, item_bytes[f]);
   }
-  key_of_slot[s] = make_key(seq, slot);
-  priority[s] = item_priority;
+  slots[s].key = make_key(seq, slot);
+  slots[s].priority = item_priority;
   times_sampled[s] = 0;
   sample_budget += config.max_times_sampled;
   sampler->insert(slot, item_priority, seq);
@@ -201,7 +200,7 @@ void Table::Impl::store_item(std::int64_t slot, const ArrayView* columns_in, std
   std::int64_t step = 0;
   if (seq > 0) {
     const auto previous = static_cast<std::int64_t>((seq - 1) % static_cast<std::uint64_t>(config.capacity));
-    if (key_of_slot[static_cast<std::size_t>(previous)] == make_key(seq - 1, previous) && !ends_episode(previous)) {
+    if (slots[static_cast<std::size_t>(previous)].key == make_key(seq - 1, previous) && !ends_episode(previous)) {
       step = episode_step[static_cast<std::size_t>(previous)] + 1;
     }
   }
@@ -218,7 +217,7 @@ void Table::Impl::remove_item(std::int64_t slot) {
   if (remover) remover->remove(slot);
   if (windows) windows->remove(slot);  // the window that started here, if any
   if (config.max_times_sampled > 0) sample_budget -= config.max_times_sampled - times_sampled[static_cast<std::size_t>(slot)];
-  key_of_slot[static_cast<std::size_t>(slot)] = 0;
+  slots[static_cast<std::size_t>(slot)].key = 0;
   free_slots.push_back(slot);
   --size;
 }
@@ -249,7 +248,7 @@ void Table::Impl::copy_out_many(const std::vector<detail::Pick>& chosen, const A
 std::size_t Table::Impl::memory_bytes() const {
   std::size_t bytes = sizeof(Impl);
   for (const auto& column : columns) bytes += column.capacity();
-  bytes += key_of_slot.capacity() * sizeof(std::uint64_t) + priority.capacity() * sizeof(double) +
+  bytes += slots.capacity() * sizeof(SlotInfo) +
            (times_sampled.capacity() + episode_step.capacity() + free_slots.capacity()) * sizeof(std::int64_t) +
            picks.capacity() * sizeof(detail::Pick);
   bytes += sampler->memory_bytes() + (remover ? remover->memory_bytes() : 0) + (windows ? windows->memory_bytes() : 0);
@@ -264,18 +263,19 @@ double Table::Impl::cursor() const {
 void Table::Impl::rebuild_selectors() {
   sampler = detail::make_selector(config.sampler, config);
   remover = config.remover == Selector::kReservoir ? nullptr : detail::make_selector(config.remover, config);
-  std::vector<std::int64_t> slots;
+  std::vector<std::int64_t> live_slots;
   for (std::int64_t slot = 0; slot < config.capacity; ++slot) {
-    if (key_of_slot[static_cast<std::size_t>(slot)] != 0) slots.push_back(slot);
+    if (slots[static_cast<std::size_t>(slot)].key != 0) live_slots.push_back(slot);
   }
-  std::sort(slots.begin(), slots.end(), [this](std::int64_t a, std::int64_t b) {
-    return key_of_slot[static_cast<std::size_t>(a)] >> slot_bits < key_of_slot[static_cast<std::size_t>(b)] >> slot_bits;
+  std::sort(live_slots.begin(), live_slots.end(), [this](std::int64_t a, std::int64_t b) {
+    return slots[static_cast<std::size_t>(a)].key >> slot_bits < slots[static_cast<std::size_t>(b)].key >> slot_bits;
   });
   SelectorBatch batch(*this);
-  for (auto slot : slots) {
-    const auto seq = seq_of_key(key_of_slot[static_cast<std::size_t>(slot)]);
-    sampler->insert(slot, priority[static_cast<std::size_t>(slot)], seq);
-    if (remover) remover->insert(slot, priority[static_cast<std::size_t>(slot)], seq);
+  for (auto slot : live_slots) {
+    const auto& info = slots[static_cast<std::size_t>(slot)];
+    const auto seq = seq_of_key(info.key);
+    sampler->insert(slot, info.priority, seq);
+    if (remover) remover->insert(slot, info.priority, seq);
   }
 }
 
@@ -415,7 +415,7 @@ void Table::insert(const ArrayView* columns, std::int64_t num_columns, const dou
       }
       t.store_item(slot, columns, i, item_priority, seq);
       ++t.size;
-      keys_out[i] = t.key_of_slot[static_cast<std::size_t>(slot)];
+      keys_out[i] = t.slots[static_cast<std::size_t>(slot)].key;
     }
   }
   lock.unlock();
@@ -434,11 +434,11 @@ void Table::sample(std::int64_t batch, const SampleBuffers& out, double timeout_
     const double min_probability = t.sampler->min_probability();
     t.picks.resize(static_cast<std::size_t>(batch));
     t.sampler->pick_many(t.draws, batch, t.picks.data());
-    for (const auto& pick : t.picks) __builtin_prefetch(&t.key_of_slot[static_cast<std::size_t>(pick.slot)]);
+    for (const auto& pick : t.picks) __builtin_prefetch(&t.slots[static_cast<std::size_t>(pick.slot)].key);
     for (std::int64_t b = 0; b < batch; ++b) {
       const auto& pick = t.picks[static_cast<std::size_t>(b)];
       // times_sampled only matters with max_times_sampled; skipping it saves a cache miss per draw
-      if (out.keys) out.keys[b] = t.key_of_slot[static_cast<std::size_t>(pick.slot)];
+      if (out.keys) out.keys[b] = t.slots[static_cast<std::size_t>(pick.slot)].key;
       if (out.probabilities) out.probabilities[b] = pick.probability;
       if (out.weights) out.weights[b] = std::pow(pick.probability / min_probability, -t.config.beta);
     }
@@ -449,7 +449,7 @@ void Table::sample(std::int64_t batch, const SampleBuffers& out, double timeout_
       const detail::Pick pick = t.sampler->pick(t.draws);
       const auto slot = static_cast<std::size_t>(pick.slot);
       if (out.columns) t.copy_out(pick.slot, out.columns, b);
-      if (out.keys) out.keys[b] = t.key_of_slot[slot];
+      if (out.keys) out.keys[b] = t.slots[slot].key;
       if (out.probabilities) out.probabilities[b] = pick.probability;
       if (out.weights) out.weights[b] = std::pow(pick.probability / min_probability, -t.config.beta);
       ++t.times_sampled[slot];
@@ -476,11 +476,11 @@ void Table::sample_sequences(std::int64_t batch, const SampleBuffers& out, doubl
   const auto capacity = static_cast<std::uint64_t>(t.config.capacity);
   for (std::int64_t b = 0; b < batch; ++b) {
     const detail::Pick pick = t.windows->pick(t.draws);
-    const std::uint64_t start = t.seq_of_key(t.key_of_slot[static_cast<std::size_t>(pick.slot)]);
+    const std::uint64_t start = t.seq_of_key(t.slots[static_cast<std::size_t>(pick.slot)].key);
     for (std::int64_t k = 0; k < length; ++k) {
       const auto slot = static_cast<std::int64_t>((start + static_cast<std::uint64_t>(k)) % capacity);
       if (out.columns) t.copy_out(slot, out.columns, b * length + k);
-      if (out.keys) out.keys[b * length + k] = t.key_of_slot[static_cast<std::size_t>(slot)];
+      if (out.keys) out.keys[b * length + k] = t.slots[static_cast<std::size_t>(slot)].key;
     }
     if (out.probabilities) out.probabilities[b] = pick.probability;
     if (out.weights) out.weights[b] = 1.0;
@@ -515,7 +515,7 @@ void Table::sample_nstep(std::int64_t batch, std::int64_t n, double gamma, const
   for (std::int64_t b = 0; b < batch; ++b) {
     const double min_probability = t.sampler->min_probability();
     const detail::Pick pick = t.sampler->pick(t.draws);
-    const std::uint64_t start = t.seq_of_key(t.key_of_slot[static_cast<std::size_t>(pick.slot)]);
+    const std::uint64_t start = t.seq_of_key(t.slots[static_cast<std::size_t>(pick.slot)].key);
     double total = 0.0, discount = 1.0;
     std::int64_t last = pick.slot;
     bool ended = false;
@@ -531,12 +531,12 @@ void Table::sample_nstep(std::int64_t batch, std::int64_t n, double gamma, const
       }
     }
     if (out.columns) t.copy_out(pick.slot, out.columns, b);
-    if (out.keys) out.keys[b] = t.key_of_slot[static_cast<std::size_t>(pick.slot)];
+    if (out.keys) out.keys[b] = t.slots[static_cast<std::size_t>(pick.slot)].key;
     if (out.probabilities) out.probabilities[b] = pick.probability;
     if (out.weights) out.weights[b] = std::pow(pick.probability / min_probability, -t.config.beta);
     if (returns) returns[b] = total;
     if (discounts) discounts[b] = ended ? 0.0 : discount;
-    if (last_keys) last_keys[b] = t.key_of_slot[static_cast<std::size_t>(last)];
+    if (last_keys) last_keys[b] = t.slots[static_cast<std::size_t>(last)].key;
     ++t.times_sampled[static_cast<std::size_t>(pick.slot)];
   }
   t.counters.samples += static_cast<std::uint64_t>(batch);
@@ -583,8 +583,7 @@ std::int64_t Table::update_priorities(const std::uint64_t* keys, const double* p
   // Random slots: start every slot's cache misses before using any of them.
   for (std::int64_t i = 0; i < n; ++i) {
     const auto slot = static_cast<std::size_t>(std::min(t.slot_of_key(keys[i]), t.config.capacity - 1));
-    __builtin_prefetch(&t.key_of_slot[slot]);
-    __builtin_prefetch(&t.priority[slot], 1);
+    __builtin_prefetch(&t.slots[slot], 1);
     t.sampler->prefetch(static_cast<std::int64_t>(slot));
   }
   SelectorBatch batch(t);
@@ -594,7 +593,7 @@ std::int64_t Table::update_priorities(const std::uint64_t* keys, const double* p
       continue;
     }
     const auto slot = t.slot_of_key(keys[i]);
-    t.priority[static_cast<std::size_t>(slot)] = priorities[i];
+    t.slots[static_cast<std::size_t>(slot)].priority = priorities[i];
     t.sampler->update(slot, priorities[i]);
     if (t.remover) t.remover->update(slot, priorities[i]);
   }

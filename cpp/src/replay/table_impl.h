@@ -24,8 +24,13 @@ struct Table::Impl {
 
   // ---- state (guarded by mutex) ----
   std::vector<std::vector<std::byte>> columns;  // capacity * item_bytes[f] per field
-  std::vector<std::uint64_t> key_of_slot;       // 0: the slot is free
-  std::vector<double> priority;
+  // Per slot, the item's key (0: the slot is free) and priority side by side: an update of a random
+  // slot touches one cache line for both.
+  struct SlotInfo {
+    std::uint64_t key = 0;
+    double priority = 0.0;
+  };
+  std::vector<SlotInfo> slots;
   std::vector<std::int64_t> times_sampled;
   std::vector<std::int64_t> episode_step;       // position of the item in its episode (episodes only)
   std::vector<std::int64_t> free_slots;         // a stack; the next slot to fill is at the back

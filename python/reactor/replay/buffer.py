@@ -120,6 +120,7 @@ class ReplayBuffer:
         sequence_length: int = 0,
     ) -> None:
         self._fields = parse_spec(spec)
+        self._names = [f.name for f in self._fields]
         if sampler not in _SAMPLERS:
             raise InvalidArgumentError(f"[replay] sampler must be one of {list(_SAMPLERS)}, got {sampler!r}")
         remover = remover if remover is not None else ("reservoir" if sampler == "reservoir" else "fifo")
@@ -183,6 +184,7 @@ class ReplayBuffer:
         config = table.config()
         buffer = cls.__new__(cls)
         buffer._fields = parse_spec({name: (dtype, tuple(shape)) for name, dtype, shape in config["fields"]})
+        buffer._names = [f.name for f in buffer._fields]
         buffer._table = table
         buffer.timeout = 0.0
         return buffer
@@ -280,14 +282,8 @@ class ReplayBuffer:
 
     def sample(self, batch_size: int, *, timeout: float | str | None = "default") -> Batch:
         """``batch_size`` draws by the sampler (with replacement), with keys, probabilities and weights."""
-        fields = self._outputs((int(batch_size),))
-        keys = np.empty(batch_size, dtype=np.uint64)
-        probabilities = np.empty(batch_size, dtype=np.float64)
-        weights = np.empty(batch_size, dtype=np.float64)
-        self._table.sample(
-            int(batch_size), list(fields.values()), keys, probabilities, weights, self._wait(timeout)
-        )
-        return Batch(fields, keys, probabilities, weights)
+        arrays, keys, probabilities, weights = self._table.sample_arrays(int(batch_size), self._wait(timeout))
+        return Batch(dict(zip(self._names, arrays, strict=True)), keys, probabilities, weights)
 
     def sample_sequences(self, batch_size: int, *, timeout: float | str | None = "default") -> Batch:
         """``batch_size`` windows of ``sequence_length`` consecutive items of one episode; fields are
