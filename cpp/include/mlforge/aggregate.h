@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "mlforge/api.h"
@@ -57,5 +58,38 @@ enum class ServerOptimizer : int { kFedAvgM = 0, kFedAdagrad = 1, kFedYogi = 2, 
 MLFORGE_API void server_optimizer_step(ServerOptimizer type, const ArrayView& params, const ArrayView& delta,
                                        const ArrayView& m, const ArrayView& v, double eta, double beta1, double beta2,
                                        double tau);
+
+/// Streaming aggregation: client updates are added one at a time as they arrive, in O(D) memory
+/// whatever the number of clients. Each update u_i (float32 [D], contiguous) with weight a_i >= 0
+/// is optionally clipped to L2 norm C (u_i * min(1, C / ||u_i||), the DP clipping of McMahan et
+/// al. 2018) and accumulated as a_i u_i into float64 sums with Kahan compensation, so the result
+/// does not drift with K. mean() = sum_i a_i u_i / sum_i a_i; sum() = sum_i a_i u_i.
+/// Per coordinate the arithmetic is sequential in arrival order: results do not depend on the
+/// thread count. Thread-safe: add() calls from several threads are serialised (arrival order is
+/// then the order they take the lock). Throws InvalidArgument for a wrong shape or dtype, a
+/// non-finite update (naming the first bad coordinate) or a negative/non-finite weight, before
+/// anything changes.
+class MLFORGE_API StreamingAggregator {
+ public:
+  explicit StreamingAggregator(std::int64_t dim, double clip_norm = 0.0);  // clip_norm 0: no clipping
+  ~StreamingAggregator();
+  StreamingAggregator(const StreamingAggregator&) = delete;
+  StreamingAggregator& operator=(const StreamingAggregator&) = delete;
+
+  /// Adds one update; returns the factor it was scaled by (1 unless clipped).
+  double add(const ArrayView& update, double weight = 1.0);
+  std::int64_t dim() const noexcept;
+  std::int64_t count() const;
+  double total_weight() const;
+  /// Writes the weighted mean (requires total_weight() > 0) or the weighted sum into out [D]
+  /// (float32 or float64).
+  void mean(const ArrayView& out) const;
+  void sum(const ArrayView& out) const;
+  void reset();
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 }  // namespace mlforge

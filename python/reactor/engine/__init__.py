@@ -9,6 +9,7 @@ arrays that own engine memory.
 from __future__ import annotations
 
 from reactor.engine.aggregate import (
+    StreamingAggregator,
     clip_rows,
     coordinate_median,
     coordinate_trimmed_mean,
@@ -56,6 +57,7 @@ __all__ = [
     "SERVER_OPTIMIZER_CODES",
     "ArrayInfo",
     "BuildInfo",
+    "StreamingAggregator",
     "adam_step",
     "apply_core_settings",
     "build_info",

@@ -14,6 +14,7 @@ from reactor import _mlforge
 from reactor.engine._validate import check_finite, stream_handle
 
 __all__ = [
+    "StreamingAggregator",
     "clip_rows",
     "coordinate_median",
     "coordinate_trimmed_mean",
@@ -24,6 +25,10 @@ __all__ = [
 ]
 
 Updates = npt.NDArray[np.float32] | Sequence[Any]
+
+#: ``StreamingAggregator(dim, clip_norm=0.0)``: the engine's O(D) accumulator (``add``, ``mean``,
+#: ``sum``, ``reset``, ``count``, ``total_weight``); see :class:`reactor.federated.StreamingAggregator`.
+StreamingAggregator = _mlforge.StreamingAggregator
 
 
 def _shape(updates: Updates) -> tuple[int, int]:

@@ -8,5 +8,6 @@ from __future__ import annotations
 
 from reactor.federated.aggregate import RULES, aggregate
 from reactor.federated.server_optimizer import ServerOptimizer
+from reactor.federated.streaming import StreamingAggregator
 
-__all__ = ["RULES", "ServerOptimizer", "aggregate"]
+__all__ = ["RULES", "ServerOptimizer", "StreamingAggregator", "aggregate"]
