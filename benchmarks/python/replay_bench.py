@@ -44,6 +44,7 @@ extra_cflags=["-O3", "-DNDEBUG"], build_directory=OUT)``; the Python side stays 
 
 from __future__ import annotations
 
+import abc
 import argparse
 import gc
 import importlib.util
@@ -174,32 +175,32 @@ def load_cpprb() -> str | None:
 
 
 # ------------------------------------------------------------------------------------ adapters
-class Adapter:
+class Adapter(abc.ABC):
     """One library's buffer behind the same few calls; native inputs are prepared up front."""
 
     name = ""
 
-    def build(self, capacity: int) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def build(self, capacity: int) -> None: ...
 
     def native(self, batch: dict[str, np.ndarray]) -> Any:
         return batch
 
-    def extend(self, batch: Any) -> Any:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def extend(self, batch: Any) -> Any: ...
 
+    @abc.abstractmethod
     def handles(self, returned: list[Any], size: int) -> np.ndarray:
         """Indices/keys of every item after the fill, in insertion order (numpy)."""
-        raise NotImplementedError
 
     def native_update(self, handles: np.ndarray, priorities: np.ndarray) -> tuple[Any, Any]:
         return handles, priorities
 
-    def update(self, handles: Any, priorities: Any) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def update(self, handles: Any, priorities: Any) -> None: ...
 
-    def sample(self, n: int) -> Any:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def sample(self, n: int) -> Any: ...
 
     def add_one(self, one: Any) -> None:
         self.extend(one)

@@ -24,12 +24,12 @@ from reactor.quickstart.corpus import generate_corpus
 from reactor.quickstart.curate import curate
 from reactor.quickstart.pairs import build_pairs, split_by_prompt
 from reactor.quickstart.report import plot_training, read_metrics, write_report
-from reactor.train.config import DPOConfig, TrainConfig, _Section, load_run_config
+from reactor.train.config import DPOConfig, Section, TrainConfig, load_run_config
 
 __all__ = ["QuickstartConfig", "QuickstartSettings", "load_quickstart_config", "run_quickstart"]
 
 
-class QuickstartSettings(_Section):
+class QuickstartSettings(Section):
     """The data side of the quickstart."""
 
     num_prompts: int = Field(default=400, ge=10, description="Distinct prompts in the generated corpus.")

@@ -44,17 +44,20 @@ __all__ = [
     "RolloutSettings",
     "SFTConfig",
     "SFTSettings",
+    "Section",
     "TrainConfig",
     "load_run_config",
     "parse_overrides",
 ]
 
 
-class _Section(BaseModel):
+class Section(BaseModel):
+    """Base of every config section: unknown keys are errors, assignments are validated."""
+
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
-class ModelConfig(_Section):
+class ModelConfig(Section):
     """The model: a tiny transformer built from a config, or a local Hugging Face checkpoint."""
 
     arch: Literal["llama", "gpt2"] = "llama"
@@ -77,7 +80,7 @@ class ModelConfig(_Section):
         return self
 
 
-class DataConfig(_Section):
+class DataConfig(Section):
     """Where the examples come from (JSON Lines files) and how long a sequence may be."""
 
     train: Path | None = Field(default=None, description="JSONL training set.")
@@ -86,7 +89,7 @@ class DataConfig(_Section):
     max_prompt_length: int = Field(default=64, ge=1, description="Prompts are cut to this many tokens.")
 
 
-class TrainConfig(_Section):
+class TrainConfig(Section):
     """The training loop shared by every trainer."""
 
     seed: int = Field(default=0, ge=0)
@@ -133,7 +136,7 @@ class TrainConfig(_Section):
         return self
 
 
-class DPOSettings(_Section):
+class DPOSettings(Section):
     """The DPO objective (Rafailov et al. 2023) and its reference model."""
 
     beta: float = Field(default=0.1, gt=0)
@@ -146,14 +149,14 @@ class DPOSettings(_Section):
     )
 
 
-class SFTSettings(_Section):
+class SFTSettings(Section):
     """Supervised fine-tuning options."""
 
     completion_only_loss: bool = Field(default=True, description="Mask the prompt out of the loss.")
     packing: bool = Field(default=False, description="Pack several examples into one sequence.")
 
 
-class RolloutSettings(_Section):
+class RolloutSettings(Section):
     """How completions are sampled during online training."""
 
     max_new_tokens: int = Field(default=24, ge=1, description="Response length limit.")
@@ -167,7 +170,7 @@ class RolloutSettings(_Section):
     target_length: int = Field(default=12, ge=1, description="target_length: the rewarded response length.")
 
 
-class PPOSettings(_Section):
+class PPOSettings(Section):
     """PPO-RLHF (Ziegler et al. 2019; TRL's defaults where they exist)."""
 
     kl_coef: float = Field(default=0.05, ge=0)
@@ -186,7 +189,7 @@ class PPOSettings(_Section):
     missing_eos_penalty: float | None = None
 
 
-class GRPOSettings(_Section):
+class GRPOSettings(Section):
     """GRPO (Shao et al. 2024) and RLOO (Ahmadian et al. 2024) on groups of completions per prompt."""
 
     num_generations: int = Field(default=8, ge=2, description="Completions per prompt (the group).")
@@ -199,13 +202,13 @@ class GRPOSettings(_Section):
     num_mini_batches: int = Field(default=1, ge=1)
 
 
-class _RunConfig(_Section):
+class _RunConfig(Section):
     model: ModelConfig = Field(default_factory=ModelConfig)
     data: DataConfig = Field(default_factory=DataConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
 
 
-RunConfigT = TypeVar("RunConfigT", bound=_RunConfig)
+ConfigT = TypeVar("ConfigT", bound=BaseModel)
 
 
 class DPOConfig(_RunConfig):
@@ -220,7 +223,7 @@ class SFTConfig(_RunConfig):
     sft: SFTSettings = Field(default_factory=SFTSettings)
 
 
-class RewardModelSettings(_Section):
+class RewardModelSettings(Section):
     """Bradley-Terry reward modelling."""
 
     center_rewards_coefficient: float | None = Field(
@@ -285,29 +288,36 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+_RUN_PATHS = (("data", "train"), ("data", "eval"), ("model", "pretrained"))
+
+
 def load_run_config(
-    model: type[RunConfigT],
+    model: type[ConfigT],
     path: str | os.PathLike[str] | None = None,
     overrides: dict[str, Any] | None = None,
     defaults: dict[str, Any] | None = None,
-) -> RunConfigT:
-    """Build a run config from ``defaults`` < a TOML/YAML file < ``overrides``, merged section by
-    section. Relative data and model paths in the file are resolved against the file's directory.
+    relative_paths: tuple[tuple[str, str], ...] = _RUN_PATHS,
+) -> ConfigT:
+    """Build a config from ``defaults`` < a TOML/YAML file < ``overrides``, merged section by
+    section. The ``(section, key)`` paths in ``relative_paths`` are resolved against the file's
+    directory when relative. Errors name the field path.
     """
     values: dict[str, Any] = {}
     if path is not None:
         values = read_config_file(path)
         base = Path(path).resolve().parent
-        for section, key in (("data", "train"), ("data", "eval"), ("model", "pretrained")):
-            raw = values.get(section, {}).get(key) if isinstance(values.get(section), dict) else None
+        for section, key in relative_paths:
+            table = values.get(section)
+            raw = table.get(key) if isinstance(table, dict) else None
             if isinstance(raw, str) and not Path(raw).is_absolute():
-                values[section][key] = str(base / raw)
+                table[key] = str(base / raw)
     values = _merge(_merge(defaults or {}, values), overrides or {})
     try:
         return model.model_validate(values)
     except ValidationError as error:
         problems = "; ".join(
-            f"{'.'.join(str(part) for part in issue['loc'])}: {issue['msg']} (got {issue.get('input')!r})"
+            f"{'.'.join(str(part) for part in issue['loc']) or '<root>'}: {issue['msg']}"
+            + (f" (got {issue['input']!r})" if issue["type"] != "missing" else "")
             for issue in error.errors()
         )
         raise ConfigError(f"invalid configuration: {problems}") from error

@@ -7,6 +7,7 @@ then several epochs of minibatch updates. The learning-rate schedule advances on
 
 from __future__ import annotations
 
+import abc
 import copy
 import time
 from collections.abc import Iterator, Sequence
@@ -183,11 +184,11 @@ class OnlineTrainer(Trainer):
                 yield {name: torch.from_numpy(batch[name]).to(self.device) for name in arrays}
 
     # ---------------------------------------------------------------------------- the step
+    @abc.abstractmethod
     def make_rollouts(
         self, prompts: list[list[int]]
     ) -> tuple[dict[str, torch.Tensor], dict[str, float], int, int]:
         """Sample and score; returns (rollout tensors, rollout metrics, epochs, minibatches)."""
-        raise NotImplementedError
 
     def batch_weight(self, batch: dict[str, torch.Tensor]) -> float:
         """Rows in a minibatch."""
@@ -211,13 +212,7 @@ class OnlineTrainer(Trainer):
             for key, value in parts.items():
                 sums[key] = sums.get(key, 0.0) + float(value)
             updates += 1
-        keys = sorted(sums)
-        reduced = all_reduce_sum(
-            torch.tensor([sums[k] / updates for k in keys], dtype=torch.float64), self.context
-        )
-        metrics.update(
-            {k: float(v) / self.context.world_size for k, v in zip(keys, reduced.tolist(), strict=True)}
-        )
+        metrics.update(self.reduce_mean({key: value / updates for key, value in sums.items()}))
         metrics["learning_rate"] = self.optimizer.param_groups[0]["lr"]
         metrics["step_seconds"] = time.perf_counter() - started
         self.scheduler.step()

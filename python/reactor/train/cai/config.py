@@ -37,10 +37,9 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from reactor.config import read_config_file
-from reactor.errors import ConfigError
+from reactor.train.config import Section, load_run_config
 
 __all__ = [
     "BackendConfig",
@@ -53,11 +52,7 @@ __all__ = [
 ]
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-
-class BackendConfig(_Section):
+class BackendConfig(Section):
     """A generator or judge: a local causal LM directory, or an OpenAI-compatible endpoint."""
 
     backend: Literal["local", "openai"] = "local"
@@ -90,7 +85,7 @@ class BackendConfig(_Section):
         return self
 
 
-class CAIDataConfig(_Section):
+class CAIDataConfig(Section):
     """Inputs and outputs."""
 
     prompts: Path = Field(description="JSONL with a 'prompt' per line (string or messages), or .txt.")
@@ -99,7 +94,7 @@ class CAIDataConfig(_Section):
     limit: int | None = Field(default=None, ge=1, description="Use only the first N prompts.")
 
 
-class SamplingSettings(_Section):
+class SamplingSettings(Section):
     """How the generator samples responses, critiques and revisions."""
 
     seed: int = Field(default=0, ge=0)
@@ -108,7 +103,7 @@ class SamplingSettings(_Section):
     temperature: float = Field(default=1.0, ge=0)
 
 
-class SLCAISettings(_Section):
+class SLCAISettings(Section):
     """Supervised CAI: critique -> revision rounds; writes ``sl_cai.jsonl`` (prompt, completion)."""
 
     enabled: bool = True
@@ -116,7 +111,7 @@ class SLCAISettings(_Section):
     keep_unrevised: bool = Field(default=False, description="Keep prompts whose every revision was empty.")
 
 
-class RLCAISettings(_Section):
+class RLCAISettings(Section):
     """RL from AI feedback: judged sample pairs; writes ``rl_cai.jsonl`` (prompt, chosen, rejected)."""
 
     enabled: bool = True
@@ -127,7 +122,7 @@ class RLCAISettings(_Section):
     )
 
 
-class CAIConfig(_Section):
+class CAIConfig(Section):
     """Everything ``reactor train cai`` reads: ``[data] [generator] [judge] [sampling] [sl] [rl]``."""
 
     data: CAIDataConfig
@@ -150,16 +145,6 @@ class CAIConfig(_Section):
         return "local" in (self.generator.backend, judge.backend)
 
 
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
 def load_cai_config(
     path: str | os.PathLike[str] | None = None, overrides: dict[str, Any] | None = None
 ) -> CAIConfig:
@@ -167,27 +152,10 @@ def load_cai_config(
     :func:`reactor.train.config.parse_overrides`). Relative ``data.prompts``, ``data.constitution``
     and ``model_dir`` paths in the file are resolved against the file's directory.
     """
-    values: dict[str, Any] = {}
-    if path is not None:
-        values = read_config_file(path)
-        base = Path(path).resolve().parent
-        for section, key in (
-            ("data", "prompts"),
-            ("data", "constitution"),
-            ("generator", "model_dir"),
-            ("judge", "model_dir"),
-        ):
-            table = values.get(section)
-            raw = table.get(key) if isinstance(table, dict) else None
-            if isinstance(raw, str) and not Path(raw).is_absolute():
-                table[key] = str(base / raw)
-    values = _merge(values, overrides or {})
-    try:
-        return CAIConfig.model_validate(values)
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in issue['loc']) or '<root>'}: {issue['msg']}"
-            + (f" (got {issue['input']!r})" if issue["type"] != "missing" else "")
-            for issue in error.errors()
-        )
-        raise ConfigError(f"invalid configuration: {problems}") from error
+    paths = (
+        ("data", "prompts"),
+        ("data", "constitution"),
+        ("generator", "model_dir"),
+        ("judge", "model_dir"),
+    )
+    return load_run_config(CAIConfig, path, overrides, relative_paths=paths)
