@@ -4,6 +4,7 @@
 #include "mlforge/aggregate.h"
 #include "mlforge/api.h"
 #include "mlforge/array.h"
+#include "mlforge/dedup.h"
 #include "mlforge/device.h"
 #include "mlforge/error.h"
 #include "mlforge/kernels.h"
