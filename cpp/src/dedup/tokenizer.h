@@ -3,6 +3,7 @@
 // they all agree on what a token is. Internal; see mlforge/dedup/text.h for the rules.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string_view>
 
@@ -62,6 +63,40 @@ inline std::uint32_t decode_utf8(const unsigned char* text, std::int64_t size, s
   return cp;
 }
 
+/// What an ASCII byte becomes under a config: 0 separates tokens, anything else is the normalised
+/// byte appended to the current token. Digits and letters only depend on case and digit folding.
+struct AsciiMap {
+  unsigned char to[128];
+};
+
+inline const AsciiMap& ascii_map(const TokenizerConfig& config) {
+  static const auto maps = [] {
+    std::array<AsciiMap, 8> all{};
+    for (int flags = 0; flags < 8; ++flags) {
+      const bool fold_case = flags & 1, fold_digits = flags & 2, fold_punct = flags & 4;
+      for (int c = 0; c < 128; ++c) {
+        unsigned char out = static_cast<unsigned char>(c);
+        switch (code_class(static_cast<std::uint32_t>(c))) {
+          case CodeClass::kSpace:
+            out = 0;
+            break;
+          case CodeClass::kPunct:
+            if (fold_punct) out = 0;
+            break;
+          case CodeClass::kDigit:
+            if (fold_digits) out = '0';
+            break;
+          default:
+            if (fold_case) out = static_cast<unsigned char>(case_fold(static_cast<std::uint32_t>(c)));
+        }
+        all[static_cast<std::size_t>(flags)].to[c] = out;
+      }
+    }
+    return all;
+  }();
+  return maps[static_cast<std::size_t>(config.case_fold | (config.fold_digits << 1) | (config.fold_punctuation << 2))];
+}
+
 /// Tokenises one document. With replace_invalid false, invalid UTF-8 throws InvalidArgument naming
 /// doc_index and the byte offset; otherwise *had_invalid is set and bad bytes read as U+FFFD.
 template <class Visit>
@@ -78,9 +113,22 @@ void for_each_token(std::string_view doc, std::int64_t doc_index, const Tokenize
       token.reset();
     }
   };
+  const AsciiMap& ascii = ascii_map(config);
   std::int64_t i = 0;
   while (i < size) {
     const std::int64_t at = i;
+    if (text[i] < 0x80 && words) {  // the common case: one table lookup per byte
+      const unsigned char mapped = ascii.to[text[i]];
+      ++i;
+      if (mapped == 0) {
+        flush();
+        continue;
+      }
+      if (token.empty()) token_begin = at;
+      token.push(mapped);
+      token_end = i;
+      continue;
+    }
     bool bad = false;
     std::uint32_t cp = decode_utf8(text, size, i, &bad);
     if (bad) {
