@@ -91,6 +91,15 @@ void init_dedup(py::module_& m) {
       py::arg("with_sets"), py::arg("replace_invalid"),
       "(signatures [n, num_perm] uint32, set_values, set_offsets, invalid_utf8, scheme).");
   m.def(
+      "dedup_minhash_coefficients",
+      [](std::uint64_t seed, std::int32_t num_perm) {
+        MLFORGE_CHECK(num_perm >= 1, InvalidArgument, "[dedup.minhash] num_perm must be >= 1, got ", num_perm);
+        std::vector<std::uint32_t> a(static_cast<std::size_t>(num_perm)), b(static_cast<std::size_t>(num_perm));
+        minhash_v2_coefficients(seed, num_perm, a.data(), b.data());
+        return py::make_tuple(vector_to_numpy(std::move(a)), vector_to_numpy(std::move(b)));
+      },
+      py::arg("seed"), py::arg("num_perm"), "(a, b) of the minhash-v2 permutations mix32(a * x + b).");
+  m.def(
       "dedup_simhash",
       [](py::handle texts, std::int32_t ngram, const std::string& tokenizer, bool replace_invalid) {
         const TextViews docs = texts_from_python(texts, "dedup.simhash");

@@ -74,7 +74,9 @@ def lsh_params(
     op = "data.dedup.lsh_params"
     _check_threshold(op, threshold)
     if (bands is None) != (rows is None):
-        raise InvalidArgumentError(f"[{op}] give both bands and rows or neither, got bands={bands}, rows={rows}")
+        raise InvalidArgumentError(
+            f"[{op}] give both bands and rows or neither, got bands={bands}, rows={rows}"
+        )
     if bands is not None and rows is not None:
         if bands < 1 or rows < 1 or bands * rows > num_perm:
             raise InvalidArgumentError(
@@ -140,7 +142,9 @@ def exact_duplicates(
     texts: Texts, *, tokenizer: str = "words-v1", replace_invalid: bool = False
 ) -> npt.NDArray[np.int64]:
     """Cluster id per text for identical normalised text (128-bit fingerprints of the token stream)."""
-    prints = _engine.exact_fingerprints(texts, level="document", tokenizer=tokenizer, replace_invalid=replace_invalid)
+    prints = _engine.exact_fingerprints(
+        texts, level="document", tokenizer=tokenizer, replace_invalid=replace_invalid
+    )
     return _first_of_equal(np.stack([prints.lo, prints.hi], axis=1))
 
 
@@ -226,7 +230,9 @@ class NearDuplicateIndex:
             return
         _check_threshold(op, threshold)
         if verify not in ("jaccard", "minhash", "none"):
-            raise InvalidArgumentError(f"[{op}] verify must be 'jaccard', 'minhash' or 'none', got {verify!r}")
+            raise InvalidArgumentError(
+                f"[{op}] verify must be 'jaccard', 'minhash' or 'none', got {verify!r}"
+            )
         lsh = lsh_params(threshold, num_perm, target_recall=target_recall, bands=bands, rows=rows)
         probe = _engine.minhash([], num_perm=num_perm, ngram=ngram, seed=seed, tokenizer=tokenizer)
         self._params = {"num_perm": num_perm, "ngram": ngram, "seed": seed, "tokenizer": tokenizer}
@@ -262,14 +268,22 @@ class NearDuplicateIndex:
     def add_signatures(self, signed: _engine.MinHashResult) -> npt.NDArray[np.int64]:
         """Indexes precomputed signatures (from :func:`reactor.engine.dedup.minhash` with this scheme)."""
         self._check_scheme(signed.scheme)
-        sets = (signed.set_values, signed.set_offsets) if self._index.config["verify"] == "jaccard" else (None, None)
+        sets = (
+            (signed.set_values, signed.set_offsets)
+            if self._index.config["verify"] == "jaccard"
+            else (None, None)
+        )
         first = int(self._index.add(signed.signatures, *sets))
         return np.arange(first, first + signed.signatures.shape[0], dtype=np.int64)
 
     def query(self, texts: Texts) -> npt.NDArray[np.int64]:
         """For each text, the cluster id of an indexed near-duplicate (the smallest), or -1."""
         signed = self._sign(texts)
-        sets = (signed.set_values, signed.set_offsets) if self._index.config["verify"] == "jaccard" else (None, None)
+        sets = (
+            (signed.set_values, signed.set_offsets)
+            if self._index.config["verify"] == "jaccard"
+            else (None, None)
+        )
         return self._index.query(signed.signatures, *sets)
 
     def clusters(self) -> npt.NDArray[np.int64]:
@@ -302,4 +316,9 @@ def _parse_scheme(scheme: str) -> dict[str, object]:
     parts = scheme.split("/")
     if len(parts) != 5 or not parts[0].startswith("minhash-v"):
         raise InvalidArgumentError(f"[data.dedup] unrecognised signature scheme {scheme!r}")
-    return {"tokenizer": parts[1], "ngram": int(parts[2][1:]), "num_perm": int(parts[3][1:]), "seed": int(parts[4][1:])}
+    return {
+        "tokenizer": parts[1],
+        "ngram": int(parts[2][1:]),
+        "num_perm": int(parts[3][1:]),
+        "seed": int(parts[4][1:]),
+    }

@@ -28,6 +28,7 @@ __all__ = [
     "exact_fingerprints",
     "lsh_probability",
     "minhash",
+    "minhash_coefficients",
     "semantic_clusters",
     "simhash",
     "simhash_clusters",
@@ -48,7 +49,10 @@ MinHashIndex = _mlforge.MinHashIndex
 
 
 def _texts(texts: Texts) -> list[str] | list[bytes] | tuple:
-    # The engine reads lists and tuples in place; any other iterable is materialised once.
+    # The engine reads lists and tuples in place; any other iterable is materialised once. A lone
+    # string is refused rather than read as a list of one-character documents.
+    if isinstance(texts, (str, bytes)):
+        raise TypeError(f"[dedup] texts must be a list of str or bytes, not a single {type(texts).__name__}")
     return texts if isinstance(texts, (list, tuple)) else list(texts)
 
 
@@ -143,6 +147,15 @@ def minhash(
     return MinHashResult(*result)
 
 
+def minhash_coefficients(seed: int, num_perm: int) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]]:
+    """``(a, b)`` of permutation i: ``mix32(a_i * x + b_i mod 2^32)`` (for reference implementations)."""
+    op = "dedup.minhash"
+    a, b = _mlforge.dedup_minhash_coefficients(
+        check_uint64(op, "seed", seed), _positive(op, "num_perm", num_perm)
+    )
+    return a, b
+
+
 def simhash(
     texts: Texts, *, ngram: int = 3, tokenizer: str = "words-v1", replace_invalid: bool = False
 ) -> SimHashResult:
@@ -172,7 +185,9 @@ def semantic_clusters(
     """
     e = np.ascontiguousarray(embeddings, dtype=np.float32)
     a = np.ascontiguousarray(assignments, dtype=np.int64)
-    return _mlforge.dedup_semantic_clusters(e, a, check_finite("dedup.semantic_clusters", "threshold", threshold))
+    return _mlforge.dedup_semantic_clusters(
+        e, a, check_finite("dedup.semantic_clusters", "threshold", threshold)
+    )
 
 
 def lsh_probability(bands: int, rows: int, similarity: float) -> float:
@@ -180,7 +195,9 @@ def lsh_probability(bands: int, rows: int, similarity: float) -> float:
     op = "dedup.lsh"
     return float(
         _mlforge.dedup_lsh_probability(
-            _positive(op, "bands", bands), _positive(op, "rows", rows), check_finite(op, "similarity", similarity)
+            _positive(op, "bands", bands),
+            _positive(op, "rows", rows),
+            check_finite(op, "similarity", similarity),
         )
     )
 
