@@ -1,23 +1,20 @@
 """Curation of the quickstart corpus: quality filter, exact and near-duplicate removal.
 
 Quality follows Gopher's rules scaled to short replies (Rae et al. 2021): enough words, a sane mean
-word length, few symbols per word, most words alphabetic, little repetition. Exact duplicates are
-found by a 128-bit hash of the normalised prompt and reply; near-duplicates (the same prompt answered
-twice with nearly the same reply) by MinHash signatures of the reply's character 3-gram shingles
-(the MLForge engine), LSH banding within each prompt and a Jaccard estimate from the signatures.
+word length, few symbols per word, most words alphabetic, little repetition. Duplicates are found by
+the dedup engine (:mod:`reactor.data.dedup`): exact ones by 128-bit fingerprints of the normalised
+prompt and reply, near ones (the same prompt answered twice with nearly the same reply) by MinHash
+LSH over the reply's character 3-grams, verified by exact Jaccard.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from reactor import engine
+from reactor.data import dedup
 
 __all__ = ["CurationReport", "curate", "normalise", "quality_problems"]
 
@@ -63,44 +60,26 @@ class CurationReport:
     kept: int = 0
 
 
-def _shingle_hashes(text: str, width: int = 3) -> np.ndarray:
-    padded = f" {text} "
-    grams = {padded[i : i + width] for i in range(max(1, len(padded) - width + 1))}
-    return np.array(
-        sorted(int.from_bytes(hashlib.blake2b(g.encode(), digest_size=8).digest(), "little") for g in grams),
-        dtype=np.uint64,
-    )
+# Replies differ in their numbers ("7 plus 5 is 12" vs "... is 13"), so digits are not folded.
+_EXACT_TOKENIZER = "words-v1-digits"
+_NEAR_TOKENIZER = "chars-v1-digits"
 
 
-def _near_duplicate_groups(
-    groups: list[str], texts: list[str], threshold: float, bands: int, seed: int
-) -> list[int]:
-    """For each text, the index of the first text of its group it near-duplicates (itself when none)."""
-    shingles = [_shingle_hashes(t) for t in texts]
-    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-    offsets[1:] = np.cumsum([len(s) for s in shingles])
-    signatures = engine.minhash(np.concatenate(shingles), offsets, num_perm=128, seed=seed)
-    rows = signatures.shape[1] // bands
-    parent = list(range(len(texts)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for band in range(bands):
-        buckets: dict[bytes, list[int]] = defaultdict(list)
-        for index in range(len(texts)):
-            key = groups[index].encode() + signatures[index, band * rows : (band + 1) * rows].tobytes()
-            buckets[key].append(index)
-        for members in buckets.values():
-            for other in members[1:]:
-                similarity = float(np.mean(signatures[members[0]] == signatures[other]))
-                if similarity >= threshold:
-                    a, b = root(members[0]), root(other)
-                    parent[max(a, b)] = min(a, b)  # the earliest record represents the group
-    return [root(i) for i in range(len(texts))]
+def _near_duplicate_groups(prompts: list[str], replies: list[str], threshold: float, seed: int) -> list[int]:
+    """For each reply, the index of the first reply to the same prompt it near-duplicates (itself when none):
+    character 3-gram Jaccard of at least ``threshold``, found and verified by the engine's MinHash index.
+    """
+    by_prompt: dict[str, list[int]] = defaultdict(list)
+    for index, prompt in enumerate(prompts):
+        by_prompt[prompt].append(index)
+    representative = list(range(len(replies)))
+    for members in by_prompt.values():
+        ids = dedup.near_duplicates(
+            [replies[i] for i in members], threshold=threshold, ngram=3, seed=seed, tokenizer=_NEAR_TOKENIZER
+        )
+        for position, cluster in enumerate(ids):
+            representative[members[position]] = members[int(cluster)]
+    return representative
 
 
 def curate(
@@ -116,24 +95,14 @@ def curate(
         report.quality_removed += bool(problems)
         if not problems:
             passed.append(record)
-    seen: set[bytes] = set()
-    unique = []
-    for record in passed:
-        key = hashlib.blake2b(
-            normalise(record["prompt"] + "\n" + record["response"]).encode(), digest_size=16
-        ).digest()
-        if key in seen:
-            report.exact_duplicates += 1
-            continue
-        seen.add(key)
-        unique.append(record)
-    prompts = [normalise(record["prompt"]) for record in unique]
-    replies = [normalise(record["response"]) for record in unique]
-    groups = (
-        _near_duplicate_groups(prompts, replies, near_duplicate_threshold, bands=64, seed=seed)
-        if unique
-        else []
+    exact_ids = dedup.exact_duplicates(
+        [record["prompt"] + "\n" + record["response"] for record in passed], tokenizer=_EXACT_TOKENIZER
     )
+    unique = [record for index, record in enumerate(passed) if exact_ids[index] == index]
+    report.exact_duplicates = len(passed) - len(unique)
+    prompts = [normalise(record["prompt"]) for record in unique]
+    replies = [record["response"] for record in unique]
+    groups = _near_duplicate_groups(prompts, replies, near_duplicate_threshold, seed)
     kept = [record for index, record in enumerate(unique) if groups[index] == index]
     report.near_duplicates = len(unique) - len(kept)
     report.kept = len(kept)
