@@ -3,9 +3,50 @@
 
 #include <string>
 
+#include "mlforge/error.h"
+
 namespace reactor_bindings {
+namespace {
+
+bool is_document(py::handle item) { return PyUnicode_Check(item.ptr()) || PyBytes_Check(item.ptr()); }
+
+// (data, offsets) buffers: every offset is checked before any view is made.
+template <class Offset>
+void views_from_buffers(const std::uint8_t* data, std::int64_t size, const Offset* offsets, std::int64_t count,
+                        const char* op, std::vector<std::string_view>& views) {
+  for (std::int64_t i = 0; i < count; ++i) {
+    const auto begin = static_cast<std::int64_t>(offsets[i]), end = static_cast<std::int64_t>(offsets[i + 1]);
+    MLFORGE_CHECK(begin >= 0 && begin <= end && end <= size, InvalidArgument, "[", op, "] text offsets[", i,
+                  ".. ", i + 1, "] = (", begin, ", ", end, ") do not lie within the ", size, "-byte data buffer");
+    views.emplace_back(reinterpret_cast<const char*>(data) + begin, static_cast<std::size_t>(end - begin));
+  }
+}
+
+}  // namespace
 
 TextViews texts_from_python(py::handle texts, const char* op) {
+  if (py::isinstance<py::tuple>(texts) && py::len(texts) == 2 && !is_document(texts[py::int_(0)])) {
+    TextViews out;
+    out.buffers_.push_back(borrow_array(texts[py::int_(0)], op, "texts data", Access::kRead));
+    out.buffers_.push_back(borrow_array(texts[py::int_(1)], op, "texts offsets", Access::kRead));
+    const mlforge::ArrayView& data = out.buffers_[0].view();
+    const mlforge::ArrayView& offsets = out.buffers_[1].view();
+    data.require_dtype(op, "texts data", mlforge::DType::kUInt8);
+    data.require_ndim(op, "texts data", 1);
+    data.require_contiguous(op, "texts data");
+    offsets.require_ndim(op, "texts offsets", 1);
+    offsets.require_contiguous(op, "texts offsets");
+    MLFORGE_CHECK(offsets.shape(0) >= 1, InvalidArgument, "[", op, "] texts offsets must have n + 1 entries");
+    const std::int64_t count = offsets.shape(0) - 1;
+    const auto* bytes = static_cast<const std::uint8_t*>(data.data());
+    if (offsets.dtype() == mlforge::DType::kInt32) {
+      views_from_buffers(bytes, data.shape(0), offsets.data_as<std::int32_t>(), count, op, out.views_);
+    } else {
+      offsets.require_dtype(op, "texts offsets", mlforge::DType::kInt64);
+      views_from_buffers(bytes, data.shape(0), offsets.data_as<std::int64_t>(), count, op, out.views_);
+    }
+    return out;
+  }
   if (py::isinstance<py::str>(texts) || py::isinstance<py::bytes>(texts)) {
     throw py::type_error(std::string("[") + op + "] texts must be a list of str or bytes, not a single " +
                          std::string(py::str(py::type::handle_of(texts).attr("__name__"))));

@@ -9,15 +9,18 @@
 #include <utility>
 #include <vector>
 
+#include "array.h"
 #include "mlforge/dedup/text.h"
 
 namespace py = pybind11;
 
 namespace reactor_bindings {
 
-// Views into the UTF-8 of a list/tuple of str (CPython caches it in the object) or bytes. The
-// views stay valid while this object lives: it holds a reference to every element. Build and
-// destroy with the GIL held; batch() may be used without it.
+// Views into the UTF-8 of a list/tuple of str (CPython caches it in the object) or bytes, or into
+// one buffer of concatenated UTF-8 with offsets (Arrow's string layout), passed as the pair
+// (data: uint8[N], offsets: int32|int64[n + 1]). The views stay valid while this object lives: it
+// holds a reference to every element or buffer. Build and destroy with the GIL held; batch() may
+// be used without it.
 class TextViews {
  public:
   mlforge::dedup::TextBatch batch(bool replace_invalid = false) const {
@@ -28,6 +31,7 @@ class TextViews {
  private:
   friend TextViews texts_from_python(py::handle texts, const char* op);
   std::vector<py::object> owners_;
+  std::vector<BorrowedArray> buffers_;
   std::vector<std::string_view> views_;
 };
 

@@ -6,6 +6,7 @@ results come back as numpy arrays owning engine memory. :mod:`reactor.data.dedup
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -49,11 +50,38 @@ MinHashIndex = _mlforge.MinHashIndex
 
 
 def _texts(texts: Texts) -> list[str] | list[bytes] | tuple:
-    # The engine reads lists and tuples in place; any other iterable is materialised once. A lone
-    # string is refused rather than read as a list of one-character documents.
+    # The engine reads lists and tuples in place, and Arrow string arrays through their buffers; any
+    # other iterable is materialised once. A lone string is refused rather than read as a list of
+    # one-character documents.
     if isinstance(texts, (str, bytes)):
         raise TypeError(f"[dedup] texts must be a list of str or bytes, not a single {type(texts).__name__}")
-    return texts if isinstance(texts, (list, tuple)) else list(texts)
+    if isinstance(texts, (list, tuple)):
+        return texts
+    arrow = _arrow_buffers(texts)
+    return arrow if arrow is not None else list(texts)
+
+
+def _arrow_buffers(texts: object) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(data, offsets)`` views of a pyarrow string/binary array, or None for anything else."""
+    pa = sys.modules.get("pyarrow")  # only when the caller uses pyarrow: never imported here
+    if pa is None or not isinstance(texts, (pa.Array, pa.ChunkedArray)):
+        return None
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    kind = texts.type
+    if not (pa.types.is_string(kind) or pa.types.is_binary(kind)) and not (
+        pa.types.is_large_string(kind) or pa.types.is_large_binary(kind)
+    ):
+        raise TypeError(f"[dedup] an Arrow texts array must hold strings or binaries, got {kind}")
+    if texts.null_count:
+        first_null = int(np.flatnonzero(texts.is_null().to_numpy(zero_copy_only=False))[0])
+        raise InvalidArgumentError(f"[dedup] texts[{first_null}] is null")
+    large = pa.types.is_large_string(kind) or pa.types.is_large_binary(kind)
+    _, offsets_buffer, data_buffer = texts.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int64 if large else np.int32)
+    offsets = offsets[texts.offset : texts.offset + len(texts) + 1]
+    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
+    return data, offsets
 
 
 @dataclass(frozen=True)

@@ -122,3 +122,21 @@ def test_bad_parameters_name_the_parameter() -> None:
         dedup.minhash(["x"], tokenizer="words-v9")
     with pytest.raises(InvalidArgumentError, match="threshold"):
         dedup.choose_lsh_params(1.5, 128, 0.9)
+
+
+def test_arrow_string_arrays_are_read_in_place_with_the_same_results() -> None:
+    pa = pytest.importorskip("pyarrow")
+    texts = random_texts(200, seed=11)
+    expected = dedup.minhash(texts).signatures
+    array = pa.array(texts)
+    np.testing.assert_array_equal(dedup.minhash(array).signatures, expected)
+    np.testing.assert_array_equal(dedup.minhash(array.slice(50, 20)).signatures, expected[50:70])
+    np.testing.assert_array_equal(dedup.minhash(pa.array(texts, type=pa.large_string())).signatures, expected)
+    chunked = pa.chunked_array([texts[:77], texts[77:]])
+    np.testing.assert_array_equal(dedup.minhash(chunked).signatures, expected)
+    with pytest.raises(InvalidArgumentError, match=r"texts\[1\] is null"):
+        dedup.minhash(pa.array(["a", None]))
+    with pytest.raises(TypeError, match="strings"):
+        dedup.minhash(pa.array([1, 2]))
+    with pytest.raises(InvalidArgumentError, match="offsets"):  # a forged buffer pair is bounds-checked
+        dedup.minhash((np.zeros(3, np.uint8), np.array([0, 5], np.int64)))  # type: ignore[arg-type]
