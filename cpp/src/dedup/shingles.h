@@ -2,6 +2,7 @@
 // one shingle of all its tokens). Shared by MinHash and SimHash so both see the same shingles. Internal.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string_view>
 #include <vector>
@@ -10,12 +11,15 @@
 
 namespace mlforge::detail::dedup {
 
-/// Hash of the n tokens at `tokens`: each position has its own odd multiplier, so the products are
-/// independent (no serial dependency chain) and the hash still depends on token order.
-inline std::uint64_t shingle_hash(const std::uint64_t* tokens, std::size_t n) {
-  std::uint64_t h = 0x13198A2E03707344ULL ^ n;
-  for (std::size_t k = 0; k < n; ++k) h += rotl64(tokens[k], static_cast<int>(k % 63) + 1) * (kMul1 + 2 * k * kMul2);
-  return fmix64(h);
+/// Shingle hashes as a rolling polynomial over the token hashes, H = sum_k t_k B^(n-1-k) mod 2^64,
+/// finished by fmix64: two multiplications per shingle whatever n, still order-dependent, and with
+/// well-mixed token hashes two different n-grams collide with probability about 2^-64.
+inline constexpr std::uint64_t kShingleBase = 0x9FB21C651E98DF25ULL;  // odd
+
+inline std::uint64_t power(std::uint64_t base, std::size_t exponent) {
+  std::uint64_t result = 1;
+  for (std::size_t k = 0; k < exponent; ++k) result *= base;
+  return result;
 }
 
 /// Calls emit(shingle_hash) per shingle, in order. `tokens` is scratch space.
@@ -25,13 +29,17 @@ void for_each_shingle(std::string_view doc, std::int64_t doc_index, const Tokeni
   tokens.clear();
   for_each_token(doc, doc_index, config, replace_invalid, invalid,
                  [&](std::uint64_t hash, std::int64_t, std::int64_t) { tokens.push_back(hash); });
-  const auto n = static_cast<std::size_t>(ngram);
   if (tokens.empty()) return;
-  if (tokens.size() < n) {  // a short document is one shingle of all its tokens
-    emit(shingle_hash(tokens.data(), tokens.size()));
-    return;
+  // A short document is one shingle of all its tokens.
+  const std::size_t n = std::min(static_cast<std::size_t>(ngram), tokens.size());
+  const std::uint64_t leading = power(kShingleBase, n - 1);  // weight of the token leaving the window
+  std::uint64_t h = 0;
+  for (std::size_t k = 0; k < n; ++k) h = h * kShingleBase + tokens[k];
+  emit(fmix64(h ^ n));
+  for (std::size_t i = n; i < tokens.size(); ++i) {
+    h = (h - tokens[i - n] * leading) * kShingleBase + tokens[i];
+    emit(fmix64(h ^ n));
   }
-  for (std::size_t i = 0; i + n <= tokens.size(); ++i) emit(shingle_hash(tokens.data() + i, n));
 }
 
 }  // namespace mlforge::detail::dedup
