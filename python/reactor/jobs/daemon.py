@@ -163,12 +163,12 @@ class Daemon:
             self.store.end_attempt(
                 job.id, attempt, "cancelled", to_state="cancelled", reason="cancelled", **common
             )
-        elif stop in ("preempt", "load") or status.lost:
+        elif stop in ("preempt", "load") or (status.lost and stop != "timeout"):
             reason = {"preempt": "preempted", "load": "load gate closed"}.get(
                 stop or "", status.error or "lost"
             )
             self.store.end_attempt(job.id, attempt, "requeued", to_state="queued", reason=reason, **common)
-        elif status.exit_code == 0:
+        elif status.exit_code == 0 and stop != "timeout":
             self.store.end_attempt(
                 job.id, attempt, "succeeded", to_state="succeeded", reason="exit 0", **common
             )

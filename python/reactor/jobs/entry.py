@@ -1,14 +1,16 @@
 """Runs a Python entry point as a job: ``python -m reactor.jobs.entry module:function [CONFIG]``.
 
-``function`` is called with the parsed config file (TOML, YAML or JSON; ``{}`` without one). An int
+``function`` is called with the parsed config file (TOML, YAML or JSON by extension; ``{}`` without one). An int
 it returns is the exit code; None means 0.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from reactor.config import read_config_file
@@ -36,7 +38,10 @@ def load_entry_point(spec: str) -> Callable[[dict[str, Any]], Any]:
 def main(argv: list[str]) -> int:
     """Load the entry point and its config, call it, map its result to an exit code."""
     function = load_entry_point(argv[1])
-    config = read_config_file(argv[2]) if len(argv) > 2 else {}
+    config: dict[str, Any] = {}
+    if len(argv) > 2:
+        path = Path(argv[2])
+        config = json.loads(path.read_text()) if path.suffix == ".json" else read_config_file(path)
     result = function(config)
     return result if isinstance(result, int) else 0
 

@@ -10,7 +10,6 @@ import abc
 import json
 import os
 import signal
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,16 +83,10 @@ def _exit_file(spec: LaunchSpec) -> Path:
 
 
 class _LocalHandle(Handle):
-    def __init__(
-        self,
-        pid: int,
-        start_time: int,
-        exit_file: Path,
-        popen: subprocess.Popen[bytes] | None,
-        gate: int | None,
-    ) -> None:
+    def __init__(self, pid: int, start_time: int, exit_file: Path, child: bool, gate: int | None) -> None:
         self.pid, self.start_time, self.exit_file = pid, start_time, exit_file
-        self._popen, self._gate = popen, gate
+        self._child, self._gate = child, gate
+        self._returncode: int | None = None
         self.ref = json.dumps({"pid": pid, "start_time": start_time, "exit_file": str(exit_file)})
 
     def release(self) -> None:
@@ -109,16 +102,27 @@ class _LocalHandle(Handle):
             return None
         return ExitStatus(int(data["exit_code"]), data.get("error"))
 
+    def _exited(self) -> bool:
+        """Whether the launcher has exited (our own child is reaped; an adopted one is checked)."""
+        if not self._child:
+            return not is_alive(self.pid, self.start_time)
+        if self._returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                return True
+            if pid == 0:
+                return False
+            self._returncode = os.waitstatus_to_exitcode(status)
+        return True
+
     def poll(self) -> ExitStatus | None:
-        if self._popen is not None:
-            if self._popen.poll() is None:
-                return None
-        elif is_alive(self.pid, self.start_time):
+        if not self._exited():
             return None
         status = self._status_from_file()
         if status is not None:
             return status
-        if self._popen is not None and self._popen.returncode == 125:
+        if self._returncode == 125:
             return ExitStatus(None, "never started", lost=True)
         # The launcher died without recording (SIGKILL): make sure nothing of the job survives it.
         kill_group(self.pid, self.start_time)
@@ -143,30 +147,36 @@ class LocalExecutor(Executor):
         spec.stdout.parent.mkdir(parents=True, exist_ok=True)
         exit_file = _exit_file(spec)
         exit_file.unlink(missing_ok=True)
+        if spec.cwd is not None and not Path(spec.cwd).is_dir():
+            raise FileNotFoundError(f"working directory {spec.cwd!r} does not exist")
         read_fd, write_fd = os.pipe()
+        # posix_spawn rather than Popen: the daemon reaps by pid (waitpid) and may leave an attempt
+        # running for the next daemon, which a Popen object would complain about. Only the gate's
+        # read end is made inheritable (the daemon is single-threaded: no other spawn can take it).
+        os.set_inheritable(read_fd, True)
         try:
             with open(spec.stdout, "ab") as out, open(spec.stderr, "ab") as err:
-                popen = subprocess.Popen(
-                    [sys.executable, str(_LAUNCHER), str(read_fd), str(exit_file), "--", *spec.command],
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=err,
-                    cwd=spec.cwd,
-                    env={**os.environ, **spec.env},
-                    pass_fds=(read_fd,),
-                    start_new_session=True,
+                argv = [sys.executable, str(_LAUNCHER), str(read_fd), str(exit_file), spec.cwd or "", "--"]
+                pid = os.posix_spawn(
+                    sys.executable,
+                    [*argv, *spec.command],
+                    {**os.environ, **spec.env},
+                    file_actions=[
+                        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                        (os.POSIX_SPAWN_DUP2, out.fileno(), 1),
+                        (os.POSIX_SPAWN_DUP2, err.fileno(), 2),
+                    ],
+                    setsid=True,
                 )
         except BaseException:
             os.close(write_fd)
             raise
         finally:
             os.close(read_fd)
-        start_time = process_start_time(popen.pid)
-        return _LocalHandle(
-            popen.pid, start_time if start_time is not None else -1, exit_file, popen, write_fd
-        )
+        start_time = process_start_time(pid)
+        return _LocalHandle(pid, start_time if start_time is not None else -1, exit_file, True, write_fd)
 
     def attach(self, ref: str, spec: LaunchSpec) -> Handle:
         """Watch an attempt by its pid, start time and exit file."""
         data = json.loads(ref)
-        return _LocalHandle(int(data["pid"]), int(data["start_time"]), Path(data["exit_file"]), None, None)
+        return _LocalHandle(int(data["pid"]), int(data["start_time"]), Path(data["exit_file"]), False, None)

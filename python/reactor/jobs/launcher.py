@@ -1,4 +1,4 @@
-"""Runs one job attempt: ``python launcher.py GATE_FD EXIT_FILE -- CMD ARGS...``.
+"""Runs one job attempt: ``python launcher.py GATE_FD EXIT_FILE CWD -- CMD ARGS...``.
 
 The daemon starts this as the leader of a new session, records its pid and start time, and only
 then writes ``1`` to the gate pipe; if the daemon dies first the pipe closes and nothing runs.
@@ -28,7 +28,7 @@ def _write_status(path: str, status: dict[str, object]) -> None:
 
 def main(argv: list[str]) -> int:
     """Wait at the gate, run the command, record its exit status."""
-    gate_fd, exit_file, command = int(argv[1]), argv[2], argv[4:]
+    gate_fd, exit_file, cwd, command = int(argv[1]), argv[2], argv[3], argv[5:]
     go = os.read(gate_fd, 1)
     os.close(gate_fd)
     if go != b"1":
@@ -38,7 +38,7 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, lambda *_: None)
     signal.signal(signal.SIGINT, lambda *_: None)
     try:
-        child = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+        child = subprocess.Popen(command, stdin=subprocess.DEVNULL, cwd=cwd or None)
     except OSError as error:
         _write_status(exit_file, {"exit_code": 127, "error": f"cannot run {command[0]!r}: {error}"})
         return 127

@@ -321,6 +321,7 @@ class JobStore:
                 "started": now,
                 "handle": None,
                 "stop_reason": None,
+                "exit_code": None,
             }
             if not self._change(db, job_id, "running", f"attempt {number}", ("queued",), now, None, fields):
                 return None

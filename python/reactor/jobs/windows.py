@@ -44,11 +44,18 @@ def resolve_tz(name: str) -> ZoneInfo:
 
 def _instant(day: date, at: time, tz: ZoneInfo) -> float:
     local = datetime.combine(day, at, tzinfo=tz)
-    utc = local.astimezone(UTC)
-    # A nonexistent local time round-trips to a different wall time: use the end of the gap.
-    if utc.astimezone(tz).replace(tzinfo=None) != local.replace(tzinfo=None):
-        utc = local.replace(fold=1).astimezone(UTC)
-    return utc.timestamp()
+    before = local.astimezone(UTC).timestamp()
+    if datetime.fromtimestamp(before, tz).replace(tzinfo=None) == local.replace(tzinfo=None):
+        return before
+    # A nonexistent local time (the spring gap): the window opens when the gap ends, i.e. at the
+    # transition, found by bisection between the two readings of the wall time.
+    after = local.replace(fold=1).astimezone(UTC).timestamp()
+    lo, hi = min(before, after), max(before, after)
+    target = datetime.fromtimestamp(hi, tz).utcoffset()
+    while hi - lo > 0.5:
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if datetime.fromtimestamp(mid, tz).utcoffset() == target else (mid, hi)
+    return float(round(hi))
 
 
 def window_intervals(text: str, tz_name: str, around: float, days: int = 2) -> list[tuple[float, float]]:
