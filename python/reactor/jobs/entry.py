@@ -1,7 +1,7 @@
 """Runs a Python entry point as a job: ``python -m reactor.jobs.entry module:function [CONFIG]``.
 
-``function`` is called with the parsed config file (TOML, YAML or JSON by extension; ``{}`` without one). An int
-it returns is the exit code; None means 0.
+``function`` is called with the parsed config file (TOML, YAML or JSON, by extension; ``{}``
+without one). An int it returns is the exit code; None means 0.
 """
 
 from __future__ import annotations

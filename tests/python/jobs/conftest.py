@@ -17,7 +17,9 @@ def store(tmp_path: Path) -> JobStore:
 @pytest.fixture
 def fast() -> JobsSettings:
     """Quick ticks, short grace and backoff, a 4-cpu node."""
-    return JobsSettings(cpus=4, poll_interval=0.05, kill_grace=0.5, backoff_base=0.05, backoff_max=0.2, seed=1)
+    return JobsSettings(
+        cpus=4, poll_interval=0.05, kill_grace=0.5, backoff_base=0.05, backoff_max=0.2, seed=1
+    )
 
 
 @pytest.fixture

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
+import itertools
 import time
-from pathlib import Path
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
-from reactor.jobs import Daemon, JobsSettings, retry_delay, submit_job
-
+from reactor.jobs import Daemon, retry_delay, submit_job
 
 
 class FakeClock:
@@ -45,7 +45,7 @@ def test_retries_with_backoff_then_dead_letter(store, fast, run_daemon):
     reasons = [h["reason"] for h in store.history(job_id)]
     assert sum("retry in" in r for r in reasons) == 2 and "no retries left" in reasons[-1]
     attempts = store.attempts(job_id)
-    gaps = [b["started"] - a["ended"] for a, b in zip(attempts, attempts[1:], strict=False)]
+    gaps = [b["started"] - a["ended"] for a, b in itertools.pairwise(attempts)]
     expected = [retry_delay(n, base=0.05, cap=0.2, jitter=0.5, seed=1, job_id=job_id) for n in (1, 2)]
     assert all(gap >= want - 1e-6 for gap, want in zip(gaps, expected, strict=True))
 

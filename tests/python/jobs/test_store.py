@@ -13,7 +13,10 @@ def test_submit_records_job_and_history(store):
     job = store.get(job_id)
     assert (job.state, job.priority, job.retries, job.attempts) == ("queued", 3.0, 2, 0)
     assert [h["to_state"] for h in store.history(job_id)] == ["queued"]
-    assert store.path.with_name("jobs.db-wal").exists() or store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert (
+        store.path.with_name("jobs.db-wal").exists()
+        or store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    )
 
 
 def test_state_change_is_checked_and_logged(store):
@@ -21,7 +24,11 @@ def test_state_change_is_checked_and_logged(store):
     assert store.change(job_id, "cancelled", "by test", expect=("queued",))
     assert not store.change(job_id, "running", "nope", expect=("queued",))  # no longer queued
     history = store.history(job_id)
-    assert [(h["from_state"], h["to_state"], h["reason"]) for h in history][-1] == ("queued", "cancelled", "by test")
+    assert [(h["from_state"], h["to_state"], h["reason"]) for h in history][-1] == (
+        "queued",
+        "cancelled",
+        "by test",
+    )
 
 
 def test_claim_is_exclusive(store, tmp_path):
