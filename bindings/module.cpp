@@ -17,6 +17,7 @@ void init_parallel(py::module_& m);
 void init_random(py::module_& m);
 void init_replay(py::module_& m);
 void init_rules(py::module_& m);
+void init_scheduler(py::module_& m);
 void init_streaming(py::module_& m);
 void init_sumtree(py::module_& m);
 void init_testing(py::module_& m);
@@ -68,6 +69,7 @@ PYBIND11_MODULE(_mlforge, m) {
   reactor_bindings::init_random(m);
   reactor_bindings::init_replay(m);
   reactor_bindings::init_rules(m);
+  reactor_bindings::init_scheduler(m);
   reactor_bindings::init_streaming(m);
   reactor_bindings::init_sumtree(m);
   reactor_bindings::init_testing(m);

@@ -11,4 +11,5 @@
 #include "mlforge/parallel.h"
 #include "mlforge/random.h"
 #include "mlforge/replay.h"
+#include "mlforge/scheduler.h"
 #include "mlforge/version.h"
