@@ -13,6 +13,7 @@ from rich.table import Table
 
 import reactor
 from reactor.bench.cli import app as bench_app
+from reactor.data.cli import app as data_app
 from reactor.jobs.cli import app as jobs_app
 from reactor.train.cli import app as train_app
 
@@ -27,6 +28,7 @@ app = typer.Typer(
 )
 # Area groups. Each area owns a Typer app in reactor/<area>/cli.py and is added here.
 app.add_typer(bench_app, name="bench", help="Benchmarks against numpy, torch and peer libraries.")
+app.add_typer(data_app, name="data", help="Curate corpora: dedup, quality filter, pipelines.")
 app.add_typer(jobs_app, name="jobs", help="Durable jobs: submit, run with the daemon, list, cancel, retry.")
 app.add_typer(
     train_app, name="train", help="Fine-tune and align language models: SFT, DPO, RM, PPO, GRPO, RLOO, CAI."

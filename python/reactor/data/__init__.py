@@ -1,10 +1,13 @@
 """Data curation for training corpora: deduplication, decontamination and quality filtering.
 
-:mod:`reactor.data.dedup` holds the dedup functions on the MLForge engine.
+:mod:`reactor.data.dedup` holds the dedup functions on the MLForge engine; :mod:`reactor.data.pipeline`
+the streaming pipeline (stages in :mod:`reactor.data.stages` and :mod:`reactor.data.semantic`, readers
+and writers in :mod:`reactor.data.io`, the removal ledger in :mod:`reactor.data.ledger`).
 """
 
 from __future__ import annotations
 
+from reactor.data.config import PipelineConfig, load_pipeline_config
 from reactor.data.dedup import (
     LshParams,
     NearDuplicateIndex,
@@ -16,15 +19,56 @@ from reactor.data.dedup import (
     s_curve,
     simhash_duplicates,
 )
+from reactor.data.io import Document, Rejected, open_source, open_writer, read_documents
+from reactor.data.ledger import Ledger, LedgerEntry, RunReport, read_ledger
+from reactor.data.pipeline import Pipeline, build_stages, run_pipeline
+from reactor.data.semantic import SemanticDedupStage, kmeans, semantic_duplicates
+from reactor.data.stages import (
+    Batch,
+    ExactDedupStage,
+    MinHashDedupStage,
+    NormaliseStage,
+    QualityStage,
+    SimHashDedupStage,
+    Stage,
+    StageResult,
+    default_signals,
+)
 
 __all__ = [
+    "Batch",
+    "Document",
+    "ExactDedupStage",
+    "Ledger",
+    "LedgerEntry",
     "LshParams",
+    "MinHashDedupStage",
     "NearDuplicateIndex",
+    "NormaliseStage",
+    "Pipeline",
+    "PipelineConfig",
+    "QualityStage",
+    "Rejected",
+    "RunReport",
+    "SemanticDedupStage",
+    "SimHashDedupStage",
+    "Stage",
+    "StageResult",
+    "build_stages",
+    "default_signals",
     "exact_duplicates",
     "keep_mask",
+    "kmeans",
+    "load_pipeline_config",
     "lsh_params",
     "minhash_signatures",
     "near_duplicates",
+    "open_source",
+    "open_writer",
+    "read_documents",
+    "read_ledger",
+    "run_pipeline",
     "s_curve",
+    "semantic_duplicates",
     "simhash_duplicates",
 ]
