@@ -3,9 +3,11 @@
 //   dedup/minhash.h     MinHash signatures, LSH parameter choice, the near-duplicate index
 //   dedup/simhash.h     64-bit SimHash and Hamming-distance search
 //   dedup/contamination.h  eval-set contamination: GPT-3 n-gram overlap, Llama 2 token coverage
+//   dedup/quality.h     Gopher-style quality signals (one float64 row per document)
 //   dedup/substring.h   exact-substring dedup (suffix array over the token stream, Lee et al. 2021)
 #pragma once
 
 #include "mlforge/dedup/contamination.h"
+#include "mlforge/dedup/quality.h"
 #include "mlforge/dedup/substring.h"
 #include "mlforge/dedup/text.h"
