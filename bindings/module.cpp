@@ -9,6 +9,7 @@ namespace reactor_bindings {
 void init_aggregate(py::module_& m);
 void init_array(py::module_& m);
 void init_build_info(py::module_& m);
+void init_dedup_analysis(py::module_& m);
 void init_hashing(py::module_& m);
 void init_kernels(py::module_& m);
 void init_parallel(py::module_& m);
@@ -58,6 +59,7 @@ PYBIND11_MODULE(_mlforge, m) {
   reactor_bindings::init_aggregate(m);
   reactor_bindings::init_array(m);
   reactor_bindings::init_build_info(m);
+  reactor_bindings::init_dedup_analysis(m);
   reactor_bindings::init_hashing(m);
   reactor_bindings::init_kernels(m);
   reactor_bindings::init_parallel(m);
