@@ -51,7 +51,7 @@ struct Scratch {
   std::vector<Keyed> keyed;
   std::vector<std::uint64_t> grams;
   std::vector<std::int64_t> chars_before;  // prefix sums of word lengths
-  std::vector<unsigned char> flagged;
+  std::vector<unsigned char> flagged, repeated;
 };
 
 // Units equal to an earlier unit: (count, code points).
@@ -97,10 +97,30 @@ struct GroupPositions {
   Iter end() const { return {last}; }
 };
 
-// Fills the top-n-gram (n = 2..4) and duplicated-n-gram (n = 5..10) columns.
+// Marks repeated[i] = 1 for every position of s.keyed whose hash occurs at least twice there.
+// Returns the size of the largest group (0 when s.keyed is empty).
+std::size_t mark_repeats(Scratch& s, std::vector<unsigned char>& repeated) {
+  std::sort(s.keyed.begin(), s.keyed.end());
+  std::size_t most = 0;
+  for (std::size_t g = 0; g < s.keyed.size();) {
+    std::size_t h = g;
+    while (h < s.keyed.size() && s.keyed[h].first == s.keyed[g].first) ++h;
+    most = std::max(most, h - g);
+    if (h - g >= 2) {
+      for (std::size_t k = g; k < h; ++k) repeated[static_cast<std::size_t>(s.keyed[k].second)] = 1;
+    }
+    g = h;
+  }
+  return most;
+}
+
+// Fills the top-n-gram (n = 2..4) and duplicated-n-gram (n = 5..10) columns. An n-gram can only
+// repeat where the (n-1)-grams at i and i + 1 both repeat, so each n sorts only those candidate
+// positions (few in natural text) instead of every position.
 void ngram_signals(Scratch& s, double* row) {
   const std::vector<TextUnit>& words = s.doc.words;
   const auto W = static_cast<std::int64_t>(words.size());
+  const auto at = [](std::int64_t i) { return static_cast<std::size_t>(i); };
   s.chars_before.assign(1, 0);
   for (const TextUnit& w : words) s.chars_before.push_back(s.chars_before.back() + w.chars);
   const double total = static_cast<double>(s.chars_before.back());
@@ -110,50 +130,44 @@ void ngram_signals(Scratch& s, double* row) {
     return detail::dedup::rotl64((state ^ value) * detail::dedup::kMul1, 29) * detail::dedup::kMul2;
   };
   s.grams.resize(words.size());
-  for (std::size_t k = 0; k < words.size(); ++k) s.grams[k] = fold(0x082EFA98EC4E6C89ULL, words[k].hash);
-  for (std::int64_t n = 2; n <= 10; ++n) {
-    if (W < n) break;  // this and longer n-grams: 0
-    for (std::int64_t i = 0; i + n <= W; ++i) {
-      const auto u = static_cast<std::size_t>(i);
-      s.grams[u] = fold(s.grams[u], words[u + static_cast<std::size_t>(n) - 1].hash);
-    }
+  s.keyed.clear();
+  for (std::size_t k = 0; k < words.size(); ++k) {
+    s.grams[k] = fold(0x082EFA98EC4E6C89ULL, words[k].hash);
+    s.keyed.emplace_back(s.grams[k], static_cast<std::int64_t>(k));
+  }
+  s.repeated.assign(words.size(), 0);
+  mark_repeats(s, s.repeated);  // words that occur twice
+  for (std::int64_t n = 2; n <= 10 && W >= n; ++n) {
     s.keyed.clear();
-    for (std::int64_t i = 0; i + n <= W; ++i) s.keyed.emplace_back(s.grams[static_cast<std::size_t>(i)], i);
-    std::sort(s.keyed.begin(), s.keyed.end());
+    for (std::int64_t i = 0; i + n <= W; ++i) {
+      s.grams[at(i)] = fold(s.grams[at(i)], words[at(i + n - 1)].hash);
+      if (s.repeated[at(i)] && s.repeated[at(i + 1)]) s.keyed.emplace_back(s.grams[at(i)], i);
+    }
+    s.flagged.assign(words.size(), 0);
+    const std::size_t most = mark_repeats(s, s.flagged);
+    s.repeated.swap(s.flagged);  // repeated: n-grams that occur twice, for the next n
     if (n <= 4) {
-      std::size_t most = 0;
-      for (std::size_t g = 0; g < s.keyed.size();) {
-        std::size_t h = g;
-        while (h < s.keyed.size() && s.keyed[h].first == s.keyed[g].first) ++h;
-        most = std::max(most, h - g);
-        g = h;
-      }
       std::int64_t best = 0;
-      for (std::size_t g = 0; g < s.keyed.size();) {
-        std::size_t h = g;
-        while (h < s.keyed.size() && s.keyed[h].first == s.keyed[g].first) ++h;
-        if (h - g == most) {
-          best = std::max(best, covered_chars(GroupPositions{s.keyed.data() + g, s.keyed.data() + h}, n, s.chars_before));
+      if (most >= 2) {
+        for (std::size_t g = 0; g < s.keyed.size();) {
+          std::size_t h = g;
+          while (h < s.keyed.size() && s.keyed[h].first == s.keyed[g].first) ++h;
+          if (h - g == most) {
+            best = std::max(best, covered_chars(GroupPositions{s.keyed.data() + g, s.keyed.data() + h}, n, s.chars_before));
+          }
+          g = h;
         }
-        g = h;
+      } else {  // every n-gram occurs once: the longest one
+        for (std::int64_t i = 0; i + n <= W; ++i) best = std::max(best, s.chars_before[at(i + n)] - s.chars_before[at(i)]);
       }
       row[kTop2GramCharFraction + n - 2] = ratio(static_cast<double>(best), total);
     } else {
-      s.flagged.assign(static_cast<std::size_t>(W), 0);
-      for (std::size_t g = 0; g < s.keyed.size();) {
-        std::size_t h = g;
-        while (h < s.keyed.size() && s.keyed[h].first == s.keyed[g].first) ++h;
-        if (h - g >= 2) {
-          for (std::size_t k = g; k < h; ++k) s.flagged[static_cast<std::size_t>(s.keyed[k].second)] = 1;
-        }
-        g = h;
-      }
       // Starts ascend, so each occurrence adds only the words past the previous reach.
       std::int64_t reach = 0, covered = 0;
       for (std::int64_t i = 0; i + n <= W; ++i) {
-        if (!s.flagged[static_cast<std::size_t>(i)]) continue;
+        if (!s.repeated[at(i)]) continue;
         const std::int64_t from = std::max(i, reach);
-        covered += s.chars_before[static_cast<std::size_t>(i + n)] - s.chars_before[static_cast<std::size_t>(from)];
+        covered += s.chars_before[at(i + n)] - s.chars_before[at(from)];
         reach = i + n;
       }
       row[kDup5GramCharFraction + n - 5] = ratio(static_cast<double>(covered), total);
