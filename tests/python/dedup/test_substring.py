@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import random
+import string
+import threading
+import time
 
 import numpy as np
 import pytest
 
+from reactor import engine
 from reactor.engine import substring_duplicates
 from reactor.errors import InvalidArgumentError
 
@@ -31,6 +35,25 @@ def reference(docs: list[list[str]], min_tokens: int, keep_first: bool) -> list[
             if best >= min_tokens:
                 for t in range(a, a + best):
                     marks[j][t] = True
+    return marks
+
+
+def gram_reference(docs: list[list[str]], min_tokens: int, keep_first: bool) -> list[list[bool]]:
+    """Equivalent rule: a token is duplicated iff a repeated min_tokens-gram covers it (with keep_first:
+    a min_tokens-gram that already occurred at an earlier start). Linear, so it scales."""
+    first: dict[tuple[str, ...], tuple[int, int]] = {}
+    count: dict[tuple[str, ...], int] = {}
+    for j, d in enumerate(docs):
+        for i in range(len(d) - min_tokens + 1):
+            g = tuple(d[i : i + min_tokens])
+            first.setdefault(g, (j, i))
+            count[g] = count.get(g, 0) + 1
+    marks = [[False] * len(d) for d in docs]
+    for j, d in enumerate(docs):
+        for i in range(len(d) - min_tokens + 1):
+            g = tuple(d[i : i + min_tokens])
+            if (first[g] != (j, i)) if keep_first else count[g] > 1:
+                marks[j][i : i + min_tokens] = [True] * min_tokens
     return marks
 
 
@@ -70,6 +93,25 @@ def test_random_corpora_match_reference(keep_first: bool) -> None:
             ]
             assert got.duplicated_tokens[j] == sum(want[j])
             assert got.token_counts[j] == len(words)
+
+
+@pytest.mark.parametrize("keep_first", [True, False])
+def test_larger_corpus_with_copies_matches_gram_rule(keep_first: bool) -> None:
+    rng = random.Random(5)
+    vocab = [a + b for a in string.ascii_lowercase for b in string.ascii_lowercase[:8]]
+    docs = [rng.choices(vocab, k=rng.randint(20, 300)) for _ in range(300)]
+    for _ in range(80):  # splice a slice of one document into another
+        src, dst = rng.choice(docs), rng.choice(docs)
+        a = rng.randint(0, len(src) - 1)
+        piece = src[a : a + rng.randint(10, 120)]
+        at = rng.randint(0, len(dst))
+        dst[at:at] = piece
+    got = substring_duplicates([" ".join(d) for d in docs], min_tokens=30, keep_first=keep_first)
+    want = gram_reference(docs, 30, keep_first)
+    assert got.duplicated_tokens.tolist() == [sum(m) for m in want]
+    assert sum(got.duplicated_tokens) > 1000
+    for j in range(len(docs)):
+        assert [tuple(r) for r in got.token_ranges(j).tolist()] == runs(want[j])
 
 
 def test_copied_paragraph_is_removed_from_later_copy_only() -> None:
@@ -140,3 +182,34 @@ def test_bad_texts() -> None:
         substring_duplicates(5)  # type: ignore[arg-type]
     with pytest.raises(InvalidArgumentError, match=r"texts\[1\] cannot be encoded as UTF-8"):
         substring_duplicates(["ok", "lone \ud800 surrogate"])
+
+
+def test_python_threads_run_while_the_engine_works() -> None:
+    """The suffix array runs without the GIL: a Python thread keeps counting during the call."""
+    rng = random.Random(1)
+    letters = string.ascii_lowercase
+    words = [f"{a}{b}{c}" for a in letters for b in letters for c in "abc"]
+    texts = [" ".join(rng.choices(words, k=2000)) for _ in range(400)]
+    stop, ticks = threading.Event(), [0]
+
+    def spin() -> None:
+        while not stop.is_set():
+            ticks[0] += 1
+
+    thread = threading.Thread(target=spin)
+    thread.start()
+    try:
+        time.sleep(0.1)
+        start_alone, before_alone = time.perf_counter(), ticks[0]
+        time.sleep(0.2)
+        rate_alone = (ticks[0] - before_alone) / (time.perf_counter() - start_alone)
+        with engine.threads(1):
+            before, start = ticks[0], time.perf_counter()
+            substring_duplicates(texts, min_tokens=20)
+            elapsed = time.perf_counter() - start
+        share = (ticks[0] - before) / (rate_alone * elapsed)
+    finally:
+        stop.set()
+        thread.join()
+    assert elapsed > 0.1, "the call was too short to tell"
+    assert share > 0.3, f"the Python thread ran at {share:.0%} of its speed during a {elapsed:.2f}s call"
