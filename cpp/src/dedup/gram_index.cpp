@@ -49,23 +49,26 @@ GramIndex::GramIndex(const mlforge::dedup::Tokens& tokens, std::int64_t width) :
     return a.hash != b.hash ? a.hash < b.hash : a.doc != b.doc ? a.doc < b.doc : a.position < b.position;
   });
   const std::size_t capacity = std::bit_ceil(2 * occurrences_.size() + 16);
-  slot_hash_.assign(capacity, 0);
-  slot_first_.assign(capacity, -1);
+  slots_.assign(capacity, Slot{0, -1});
   mask_ = capacity - 1;
+  filter_.assign(std::bit_ceil(occurrences_.size() / 4 + 1), 0);
+  filter_mask_ = filter_.size() * 64 - 1;
   for (std::size_t k = 0; k < occurrences_.size(); ++k) {
-    if (k > 0 && occurrences_[k].hash == occurrences_[k - 1].hash) continue;
-    std::uint64_t slot = (occurrences_[k].hash * kMul1 >> 17) & mask_;
-    while (slot_first_[slot] >= 0) slot = (slot + 1) & mask_;
-    slot_hash_[slot] = occurrences_[k].hash;
-    slot_first_[slot] = static_cast<std::int64_t>(k);
+    const std::uint64_t hash = occurrences_[k].hash;
+    if (k > 0 && hash == occurrences_[k - 1].hash) continue;
+    std::uint64_t slot = (hash * kMul1 >> 17) & mask_;
+    while (slots_[slot].first >= 0) slot = (slot + 1) & mask_;
+    slots_[slot] = {hash, static_cast<std::int64_t>(k)};
+    filter_[(hash & filter_mask_) >> 6] |= std::uint64_t{1} << (hash & 63);
   }
 }
 
 std::pair<const GramIndex::Occurrence*, const GramIndex::Occurrence*> GramIndex::find(std::uint64_t hash) const {
+  if (!((filter_[(hash & filter_mask_) >> 6] >> (hash & 63)) & 1)) return {nullptr, nullptr};
   std::uint64_t slot = (hash * kMul1 >> 17) & mask_;
-  while (slot_first_[slot] >= 0) {
-    if (slot_hash_[slot] == hash) {
-      const Occurrence* begin = occurrences_.data() + slot_first_[slot];
+  while (slots_[slot].first >= 0) {
+    if (slots_[slot].hash == hash) {
+      const Occurrence* begin = occurrences_.data() + slots_[slot].first;
       const Occurrence* end = begin;
       const Occurrence* limit = occurrences_.data() + occurrences_.size();
       while (end != limit && end->hash == hash) ++end;

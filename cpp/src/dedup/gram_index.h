@@ -33,9 +33,16 @@ class GramIndex {
  private:
   std::int64_t width_;
   std::vector<Occurrence> occurrences_;  // sorted by (hash, doc, position)
-  std::vector<std::uint64_t> slot_hash_;
-  std::vector<std::int64_t> slot_first_;  // -1: empty; else index of the hash's first occurrence
+  struct Slot {
+    std::uint64_t hash;
+    std::int64_t first;  // -1: empty; else index of the hash's first occurrence
+  };
+  std::vector<Slot> slots_;
   std::uint64_t mask_ = 0;
+  // One bit per hash (16 bits per distinct gram): most lookups are misses, and this small array
+  // stays in cache while the table does not.
+  std::vector<std::uint64_t> filter_;
+  std::uint64_t filter_mask_ = 0;
 };
 
 }  // namespace mlforge::detail::dedup
