@@ -11,6 +11,7 @@ void init_array(py::module_& m);
 void init_build_info(py::module_& m);
 void init_dedup(py::module_& m);
 void init_dedup_index(py::module_& m);
+void init_dedup_analysis(py::module_& m);
 void init_hashing(py::module_& m);
 void init_kernels(py::module_& m);
 void init_parallel(py::module_& m);
@@ -63,6 +64,7 @@ PYBIND11_MODULE(_mlforge, m) {
   reactor_bindings::init_build_info(m);
   reactor_bindings::init_dedup(m);
   reactor_bindings::init_dedup_index(m);
+  reactor_bindings::init_dedup_analysis(m);
   reactor_bindings::init_hashing(m);
   reactor_bindings::init_kernels(m);
   reactor_bindings::init_parallel(m);

@@ -47,15 +47,18 @@ TextViews texts_from_python(py::handle texts, const char* op) {
     }
     return out;
   }
-  if (py::isinstance<py::str>(texts) || py::isinstance<py::bytes>(texts)) {
-    throw py::type_error(std::string("[") + op + "] texts must be a list of str or bytes, not a single " +
+  if (PyUnicode_Check(texts.ptr()) || PyBytes_Check(texts.ptr()) || PyByteArray_Check(texts.ptr())) {
+    throw py::type_error(std::string("[") + op + "] texts must be a sequence of str or bytes, got a single " +
                          std::string(py::str(py::type::handle_of(texts).attr("__name__"))));
   }
-  if (!py::isinstance<py::list>(texts) && !py::isinstance<py::tuple>(texts)) {
-    throw py::type_error(std::string("[") + op + "] texts must be a list or tuple of str or bytes, got " +
+  // PySequence_Fast gives a list or tuple we own; any other iterable is consumed exactly once.
+  PyObject* fast = PySequence_Fast(texts.ptr(), "");
+  if (fast == nullptr) {
+    PyErr_Clear();
+    throw py::type_error(std::string("[") + op + "] texts must be a sequence of str or bytes, got " +
                          std::string(py::str(py::type::handle_of(texts).attr("__name__"))));
   }
-  const auto sequence = py::reinterpret_borrow<py::sequence>(texts);
+  const auto sequence = py::reinterpret_steal<py::sequence>(fast);
   TextViews out;
   const auto n = static_cast<std::size_t>(py::len(sequence));
   out.owners_.reserve(n);
@@ -68,8 +71,8 @@ TextViews texts_from_python(py::handle texts, const char* op) {
       data = PyUnicode_AsUTF8AndSize(item.ptr(), &size);
       if (data == nullptr) {
         PyErr_Clear();
-        throw py::value_error(std::string("[") + op + "] texts[" + std::to_string(i) +
-                              "] cannot be encoded as UTF-8 (lone surrogates)");
+        throw mlforge::InvalidArgument(std::string("[") + op + "] texts[" + std::to_string(i) +
+                              "] cannot be encoded as UTF-8 (it holds a lone surrogate)");
       }
     } else if (PyBytes_Check(item.ptr())) {
       data = PyBytes_AS_STRING(item.ptr());

@@ -35,8 +35,10 @@ class TextViews {
   std::vector<std::string_view> views_;
 };
 
-// TypeError naming `op` and the index of the first element that is neither str nor bytes; a str
-// with lone surrogates (not encodable as UTF-8) is a ValueError naming its index.
+// Accepts any sequence or iterable of str/bytes (a generator is consumed once) but not a lone str
+// or bytes. TypeError naming `op` and the index of the first element that is neither str nor bytes;
+// a str with a lone surrogate (not encodable as UTF-8) is an InvalidArgumentError naming its index;
+// bad (data, offsets) buffers are InvalidArgumentErrors naming the offending offsets.
 TextViews texts_from_python(py::handle texts, const char* op);
 
 // Moves a vector into a 1-D (or, with `columns` > 0, 2-D row-major) numpy array that owns it.

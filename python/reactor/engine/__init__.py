@@ -20,6 +20,14 @@ from reactor.engine.aggregate import (
 )
 from reactor.engine.arrays import ArrayInfo, describe_array
 from reactor.engine.build import BuildInfo, build_info, cuda_available, version
+from reactor.engine.dedup_analysis import (
+    QUALITY_SIGNAL_NAMES,
+    Contamination,
+    SubstringDuplicates,
+    contamination,
+    quality_signals,
+    substring_duplicates,
+)
 from reactor.engine.hashing import (
     MINHASH_PRIME,
     MINHASH_SCHEME_VERSION,
@@ -54,16 +62,20 @@ __all__ = [
     "DPO_LOSS_CODES",
     "MINHASH_PRIME",
     "MINHASH_SCHEME_VERSION",
+    "QUALITY_SIGNAL_NAMES",
     "SERVER_OPTIMIZER_CODES",
     "ArrayInfo",
     "BuildInfo",
+    "Contamination",
     "StreamingAggregator",
+    "SubstringDuplicates",
     "adam_step",
     "apply_core_settings",
     "build_info",
     "bulyan",
     "centered_clip",
     "clip_rows",
+    "contamination",
     "coordinate_median",
     "coordinate_trimmed_mean",
     "cuda_available",
@@ -81,6 +93,7 @@ __all__ = [
     "normal",
     "num_threads",
     "pairwise_sq_distances",
+    "quality_signals",
     "reduce_sum",
     "row_norms",
     "sequence_logprobs",
@@ -89,6 +102,7 @@ __all__ = [
     "set_num_threads",
     "simhash",
     "stream_triad",
+    "substring_duplicates",
     "sumtree_search",
     "sumtree_update",
     "threads",

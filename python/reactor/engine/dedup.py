@@ -54,7 +54,8 @@ def _texts(texts: Texts) -> list[str] | list[bytes] | tuple:
     # other iterable is materialised once. A lone string is refused rather than read as a list of
     # one-character documents.
     if isinstance(texts, (str, bytes)):
-        raise TypeError(f"[dedup] texts must be a list of str or bytes, not a single {type(texts).__name__}")
+        kind = type(texts).__name__
+        raise TypeError(f"[dedup] texts must be a sequence of str or bytes, got a single {kind}")
     if isinstance(texts, (list, tuple)):
         return texts
     arrow = _arrow_buffers(texts)
