@@ -29,21 +29,37 @@ void check_sets(const ShingleSets* sets, std::int64_t n, const char* op) {
   }
 }
 
-// |A intersect B| / |A union B| >= threshold for sorted unique sets.
+// |A intersect B| / |A union B| >= threshold, where A and B are the distinct values of two shingle
+// lists (repeats allowed). One open-addressing table marks each value's membership, so the cost is
+// linear and the lists need no sorting when they are built (which would cost more than signing).
 bool jaccard_at_least(const std::uint32_t* a, std::int64_t na, const std::uint32_t* b, std::int64_t nb,
                       double threshold) {
   if (na == 0 || nb == 0) return false;
-  std::int64_t i = 0, j = 0, common = 0;
-  while (i < na && j < nb) {
-    if (a[i] < b[j]) {
-      ++i;
-    } else if (b[j] < a[i]) {
-      ++j;
-    } else {
-      ++common, ++i, ++j;
+  thread_local std::vector<std::uint64_t> table;  // (value << 2) | membership bits; 0 is an empty slot
+  std::size_t capacity = 16;
+  while (capacity < 2 * static_cast<std::size_t>(na + nb)) capacity *= 2;
+  table.assign(capacity, 0);
+  const std::size_t mask = capacity - 1;
+  std::int64_t distinct_a = 0, distinct_b = 0, common = 0;
+  auto slot_of = [&](std::uint32_t v) -> std::uint64_t& {
+    std::size_t i = (std::uint64_t{v} * 0x9E3779B97F4A7C15ULL) >> 40 & mask;
+    while (table[i] != 0 && (table[i] >> 2) != v) i = (i + 1) & mask;
+    return table[i];
+  };
+  for (std::int64_t k = 0; k < na; ++k) {
+    std::uint64_t& slot = slot_of(a[k]);
+    if (slot == 0) slot = (std::uint64_t{a[k]} << 2) | 1, ++distinct_a;
+  }
+  for (std::int64_t k = 0; k < nb; ++k) {
+    std::uint64_t& slot = slot_of(b[k]);
+    if (slot == 0) {
+      slot = (std::uint64_t{b[k]} << 2) | 2, ++distinct_b;
+    } else if (!(slot & 2)) {
+      slot |= 2, ++distinct_b;
+      common += static_cast<std::int64_t>(slot & 1);
     }
   }
-  return static_cast<double>(common) >= threshold * static_cast<double>(na + nb - common);
+  return static_cast<double>(common) >= threshold * static_cast<double>(distinct_a + distinct_b - common);
 }
 
 }  // namespace

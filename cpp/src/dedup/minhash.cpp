@@ -73,31 +73,33 @@ std::vector<std::int64_t> minhash_signatures(const TextBatch& batch, const MinHa
   minhash_v2_coefficients(params.seed, params.num_perm, a.data(), b.data());
   const auto n = static_cast<std::size_t>(batch.count);
   std::vector<unsigned char> invalid(n, 0);
-  std::vector<std::vector<std::uint32_t>> doc_sets(sets ? n : 0);
+  // Shingle values are gathered per chunk, then stitched in chunk order (deterministic).
+  const std::int64_t chunks = parallel_chunk_count(0, batch.count, kDocGrain);
+  std::vector<std::vector<std::uint32_t>> chunk_values(static_cast<std::size_t>(sets ? chunks : 0));
+  std::vector<std::int64_t> counts(sets ? n : 0);
+  const std::int64_t chunk_size = chunks > 0 ? (batch.count + chunks - 1) / chunks : 0;
   parallel_for(0, batch.count, kDocGrain, [&](std::int64_t lo, std::int64_t hi) {
     std::vector<std::uint64_t> window;
     std::vector<std::uint32_t> values;
     std::vector<std::uint32_t> row(static_cast<std::size_t>(padded));
+    std::vector<std::uint32_t>* out = sets ? &chunk_values[static_cast<std::size_t>(lo / chunk_size)] : nullptr;
     for (std::int64_t j = lo; j < hi; ++j) {
       bool had_invalid = false;
       shingle_values(batch.docs[j], j, params, batch.replace_invalid, &had_invalid, window, values);
       invalid[static_cast<std::size_t>(j)] = had_invalid;
       sign_document(values.data(), static_cast<std::int64_t>(values.size()), a.data(), b.data(), padded, row.data());
       std::copy(row.begin(), row.begin() + params.num_perm, signatures + j * params.num_perm);
-      if (sets) {
-        std::sort(values.begin(), values.end());
-        values.erase(std::unique(values.begin(), values.end()), values.end());
-        doc_sets[static_cast<std::size_t>(j)] = values;
+      if (out) {
+        out->insert(out->end(), values.begin(), values.end());
+        counts[static_cast<std::size_t>(j)] = static_cast<std::int64_t>(values.size());
       }
     }
   });
   if (sets) {
     sets->values.clear();
-    sets->offsets.assign(1, 0);
-    for (const auto& values : doc_sets) {
-      sets->values.insert(sets->values.end(), values.begin(), values.end());
-      sets->offsets.push_back(static_cast<std::int64_t>(sets->values.size()));
-    }
+    for (const auto& values : chunk_values) sets->values.insert(sets->values.end(), values.begin(), values.end());
+    sets->offsets.assign(n + 1, 0);
+    for (std::size_t j = 0; j < n; ++j) sets->offsets[j + 1] = sets->offsets[j] + counts[j];
   }
   std::vector<std::int64_t> indices;
   for (std::size_t j = 0; j < n; ++j) {

@@ -145,7 +145,7 @@ def exact_duplicates(
     prints = _engine.exact_fingerprints(
         texts, level="document", tokenizer=tokenizer, replace_invalid=replace_invalid
     )
-    return _first_of_equal(np.stack([prints.lo, prints.hi], axis=1))
+    return _first_of_equal(prints.lo, prints.hi)
 
 
 def simhash_duplicates(
@@ -191,12 +191,16 @@ def keep_mask(
     return keep
 
 
-def _first_of_equal(rows: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
-    """For each row, the index of the first row equal to it."""
-    if rows.shape[0] == 0:
-        return np.zeros(0, dtype=np.int64)
-    _, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
-    return first[inverse.reshape(-1)].astype(np.int64)
+def _first_of_equal(lo: npt.NDArray[np.uint64], hi: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
+    """For each 128-bit key (lo, hi), the index of the first row holding the same key."""
+    n = lo.shape[0]
+    order = np.lexsort((np.arange(n), lo, hi))  # equal keys together, earliest row first
+    starts = np.ones(n, dtype=bool)
+    starts[1:] = (lo[order][1:] != lo[order][:-1]) | (hi[order][1:] != hi[order][:-1])
+    first = order[np.flatnonzero(starts)][np.cumsum(starts) - 1]
+    ids = np.empty(n, dtype=np.int64)
+    ids[order] = first
+    return ids
 
 
 class NearDuplicateIndex:

@@ -8,8 +8,8 @@
 // where mix32 is a fixed bijective xor-shift-multiply finaliser; (a_i, b_i) come from Philox keyed by
 // the seed. Each pi_i is a bijection of the 32-bit space, so no overflow or modulus biases the minimum.
 // signature[i] = min over the document's shingles of pi_i(x); an empty document gets 0xFFFFFFFF.
-// Signatures are uint32: 512 bytes per document at 128 permutations. The 32-bit shingle values
-// (sorted, unique) are also the shingle sets used for exact Jaccard verification.
+// Signatures are uint32: 512 bytes per document at 128 permutations. The 32-bit shingle values are
+// also the shingle sets used for exact Jaccard verification.
 //
 // LSH. bands x rows <= num_perm; two documents become candidates when all rows of some band agree.
 // P(candidate | Jaccard s) = 1 - (1 - s^rows)^bands (the S-curve). choose_lsh_params() picks, among
@@ -46,7 +46,8 @@ struct MinHashParams {
   MLFORGE_API std::string scheme() const;
 };
 
-/// Sorted unique 32-bit shingle values per document: document j owns values[offsets[j] .. offsets[j+1]).
+/// The 32-bit shingle values of each document in text order (a value repeats when a shingle does; as
+/// a set, duplicates count once): document j owns values[offsets[j] .. offsets[j+1]).
 struct ShingleSets {
   std::vector<std::uint32_t> values;
   std::vector<std::int64_t> offsets{0};
