@@ -188,3 +188,15 @@ def test_other_bad_arguments_name_the_parameter() -> None:
         dedup.near_duplicates(["a"], bands=20, rows=7)
     with pytest.raises(InvalidArgumentError, match="verify"):
         dedup.near_duplicates(["a"], verify="maybe")  # type: ignore[arg-type]
+
+
+def test_clusters_do_not_depend_on_the_thread_count() -> None:
+    from reactor import engine
+
+    texts = planted_corpus(400, 300, 0.03, seed=6)
+    with engine.threads(1):
+        one = dedup.near_duplicates(texts, threshold=0.7)
+    with engine.threads(2):
+        two = dedup.near_duplicates(texts, threshold=0.7)
+    np.testing.assert_array_equal(one, two)
+    assert len(np.unique(one)) < len(texts)
