@@ -1,0 +1,1 @@
+"""The MinHash near-dedup benchmark behind ``benchmarks/python/dedup_bench.py``."""

@@ -1,0 +1,53 @@
+"""Markdown formatting helpers: numbers, ratios, verdicts, tables and throughput lookups."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def fmt(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    a = abs(value)
+    if a >= 1e6:
+        return f"{value / 1e6:.2f}M"
+    if a >= 1e4:
+        return f"{value / 1e3:.0f}k"
+    if a >= 100:
+        return f"{value:,.0f}"
+    if a >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3g}"
+
+
+def pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    return f"{a / b:.1f}x" if a is not None and b else "n/a"
+
+
+def verdict(ok: bool | None, info: bool = False) -> str:
+    if info:
+        return "info"
+    return "n/a" if ok is None else ("PASS" if ok else "**FAIL**")
+
+
+def table(head: list[str], rows: list[list[str]]) -> list[str]:
+    return [
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+        *("| " + " | ".join(r) + " |" for r in rows),
+    ]
+
+
+def rate(summary: dict[str, Any], name: str, phase: str | None = None, wall: bool = False) -> float | None:
+    """Docs per CPU-second (or wall-second) of a case, or of one of its phases."""
+    case = summary.get(name)
+    if case is None:
+        return None
+    if phase is None:
+        return case["docs_per_s" if wall else "docs_per_cpu_s"]
+    seconds = case["median"].get(f"{phase}_{'wall' if wall else 'cpu'}_s")
+    return case["n_docs"] / seconds if seconds else None
