@@ -1,6 +1,9 @@
-"""Scale-out on Ray Data: the stages' featurizers (signatures, fingerprints, signals, embeddings) run in
-parallel on Ray workers; the decisions (fingerprint set, LSH index, clustering) stay on the driver,
-in stream order. That split is why a Ray run keeps exactly the documents a local run keeps.
+"""Scale-out on Ray Data: the stages' featurizers (signatures, fingerprints, quality signals,
+contamination against the eval set, embeddings) run in parallel on Ray workers; the decisions
+(fingerprint set, LSH index, clustering, the substring suffix array) stay on the driver, in stream
+order. That split is why a Ray run keeps exactly the documents a local run keeps. Texts that a
+decision rewrites (substring dedup) are featurised again on the driver for the stages after it
+(:meth:`reactor.data.pipeline.Pipeline._refresh`), only for the documents it changed.
 
 The driver reads ``window`` batches, hands them to Ray Data as one row per batch
 (``ray.data.from_items`` + ``map_batches``), and consumes the features in input order while the
@@ -17,7 +20,7 @@ from typing import Any
 
 from reactor.data.io import Document
 from reactor.data.pipeline import FeatureExecutor, Featurizers
-from reactor.data.stages import Features
+from reactor.data.stages.base import Features
 from reactor.errors import UnavailableError
 
 __all__ = ["RayExecutor"]

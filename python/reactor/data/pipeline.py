@@ -1,9 +1,12 @@
 """The streaming data pipeline: read -> [normalise] -> [quality] -> [exact dedup] -> [near dedup]
--> [semantic dedup] -> write, in batches of ``batch_size`` documents.
+-> [substring dedup] -> [decontaminate] -> [semantic dedup] -> write, in batches of ``batch_size``
+documents.
 
 Memory is bounded by one batch of texts (a window of batches on Ray) plus what the dedup stages keep
 across batches (fingerprints, signatures, the LSH index, embeddings): documents are written as soon as
 their batch is decided. In ``global`` mode each dedup stage costs one extra read of the input.
+Substring dedup is the exception to bounded memory: it is global in every mode and holds the texts
+that reach it until its suffix array is built (see :mod:`reactor.data.stages.substring`).
 
 Every input record ends up either in the output or in the ledger (unreadable records, records without
 text, empty documents, and every stage's removals), so nothing is dropped silently.
@@ -30,7 +33,7 @@ from reactor.data.ledger import Ledger, LedgerEntry, RunReport
 from reactor.data.semantic import EmbedFn, SemanticDedupStage, sentence_transformer_embedder
 from reactor.data.stages import (
     Batch,
-    DedupStage,
+    DecontaminateStage,
     ExactDedupStage,
     Features,
     MinHashDedupStage,
@@ -39,7 +42,10 @@ from reactor.data.stages import (
     SignalsFn,
     SimHashDedupStage,
     Stage,
+    SubstringDedupStage,
     default_signals,
+    is_engine_signals,
+    load_eval_set,
     subset_features,
 )
 from reactor.errors import InvalidArgumentError
@@ -61,8 +67,10 @@ def build_stages(
             NormaliseStage(n.unicode_form, collapse_whitespace=n.collapse_whitespace, strip=n.strip)
         )
     if config.quality.enabled:
-        rules = {name: (b.min, b.max) for name, b in config.quality.rules.items()}
-        stages.append(QualityStage(rules, signals or config.quality.signals or default_signals))
+        quality = config.quality
+        function = signals or quality.signals or default_signals
+        rules = quality.resolved_rules(custom=not is_engine_signals(function))
+        stages.append(QualityStage(rules, function))
     if config.exact.enabled:
         stages.append(ExactDedupStage(tokenizer=config.exact.tokenizer, mode=mode, keep=keep))
     if config.near.enabled:
@@ -89,6 +97,32 @@ def build_stages(
                     near.max_distance, near.simhash_ngram, tokenizer=near.tokenizer, mode=mode, keep=keep
                 )
             )
+    if config.substring.enabled:
+        sub = config.substring
+        stages.append(
+            SubstringDedupStage(
+                sub.min_tokens,
+                keep_first=sub.keep_first,
+                min_remaining_words=sub.min_remaining_words,
+                tokenizer=sub.tokenizer,
+            )
+        )
+    if config.decontaminate.enabled:
+        dec = config.decontaminate
+        eval_set = load_eval_set(dec.eval, text_field=dec.text_field, id_field=dec.id_field)
+        stages.append(
+            DecontaminateStage(
+                eval_set,
+                mode=dec.mode,
+                ngram=dec.ngram,
+                min_hits=dec.min_hits,
+                min_match=dec.min_match,
+                max_mismatches=dec.max_mismatches,
+                threshold=dec.threshold,
+                coverage_of=dec.coverage_of,
+                tokenizer=dec.tokenizer,
+            )
+        )
     if config.semantic.enabled or embed is not None:
         sem = config.semantic
         if embed is not None:
@@ -143,8 +177,9 @@ class LocalExecutor(FeatureExecutor):
 class Pipeline:
     """Runs stages over a :class:`~reactor.data.io.Source` into a writer and a ledger.
 
-    ``run`` makes one pass per global dedup stage that still has to observe the input, then the final
-    pass that writes. Stages are applied in order to the survivors of the stages before them.
+    ``run`` makes one pass per stage that still has to observe the input (global dedup, substring
+    dedup), then the final pass that writes. Stages are applied in order to the survivors of the
+    stages before them.
     """
 
     def __init__(
@@ -176,11 +211,7 @@ class Pipeline:
         report = ledger.report
         report.engine = self.executor.name
         started = time.perf_counter()
-        observing = [
-            i
-            for i, stage in enumerate(self.stages)
-            if isinstance(stage, DedupStage) and stage.needs_observation
-        ]
+        observing = [i for i, stage in enumerate(self.stages) if stage.needs_observation]
         report.passes = len(observing) + 1
         for stage in self.stages:
             report.stage(stage.name)
@@ -192,7 +223,6 @@ class Pipeline:
             if target is not None:
                 t0 = time.perf_counter()
                 stage = self.stages[target]
-                assert isinstance(stage, DedupStage)
                 stage.finalize()
                 report.stage(stage.name).seconds += time.perf_counter() - t0
         for stage in self.stages:
@@ -258,6 +288,7 @@ class Pipeline:
     ) -> tuple[list[Document], list[LedgerEntry]]:
         alive = np.arange(len(docs))
         texts = [doc.text for doc in docs]
+        featurized = list(texts)  # the texts the executor featurised each stage on (ahead of decisions)
         positions = np.fromiter((doc.position for doc in docs), dtype=np.int64, count=len(docs))
         entries: list[LedgerEntry] = []
         stop = len(self.stages) if target is None else target + 1
@@ -268,12 +299,14 @@ class Pipeline:
             batch = Batch([texts[i] for i in alive], [docs[i].id for i in alive], positions[alive])
             if features is not None:
                 feats = subset_features(features[k], alive)
+                feats = self._refresh(feats, featurizers[k], batch.texts, [featurized[i] for i in alive])
+                if "text" in features[k]:  # the executor chained a transforming featurizer's texts
+                    featurized = [str(t) for t in features[k]["text"]]
             else:
                 featurize = featurizers[k]
                 feats = featurize(batch.texts) if featurize is not None else {}
             stage_report = report.stage(stage.name)
             if k == target:
-                assert isinstance(stage, DedupStage)
                 stage.observe(batch, feats)
                 stage_report.seconds += time.perf_counter() - t0
                 break
@@ -300,6 +333,39 @@ class Pipeline:
                 doc.text, doc.changed = texts[i], True
             kept.append(doc)
         return kept, entries
+
+    @staticmethod
+    def _refresh(
+        feats: Features,
+        featurize: Callable[[list[str]], Features] | None,
+        texts: list[str],
+        featurized: list[str],
+    ) -> Features:
+        """Recompute the rows whose text a decision changed after the executor featurised them.
+
+        An executor featurises whole batches ahead of the decisions, chaining only featurizer outputs
+        (normalised texts). A stage that rewrites texts in ``decide`` (substring dedup) leaves later
+        stages' precomputed features stale for the documents it changed; those rows are computed again
+        here on the current texts, so a Ray run decides on exactly what a local run decides on.
+        """
+        if featurize is None:
+            return feats
+        stale = [j for j, (now, then) in enumerate(zip(texts, featurized, strict=True)) if now != then]
+        if not stale:
+            return feats
+        fresh = featurize([texts[j] for j in stale])
+        rows = np.asarray(stale, dtype=np.intp)
+        out: Features = {}
+        for key, value in feats.items():
+            column = np.array(value, copy=True)
+            new = fresh[key]
+            if column.dtype == object:
+                for r, j in enumerate(rows):
+                    column[j] = new[r]
+            else:
+                column[rows] = new
+            out[key] = column
+        return out
 
     def _progress_bar(self, source: Source, label: str) -> Any:
         if not self.progress:

@@ -21,7 +21,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from reactor.data.stages import Batch, DedupStage, Features, _Grow, direct_earlier, import_object
+from reactor.data.stages.base import Batch, DedupStage, Features, _Grow, direct_earlier, import_object
 from reactor.engine import dedup as _engine
 from reactor.errors import InvalidArgumentError, UnavailableError
 

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
 
 import numpy as np
 import pytest
-from data_corpus import jaccard, near_corpus, normalised, read_jsonl, write_jsonl
+from data_corpus import jaccard, near_corpus, normalised, read_jsonl, vocabulary, write_jsonl
 from typer.testing import CliRunner
 
 from reactor.cli import app
@@ -171,24 +172,151 @@ def test_ctrl_c_leaves_no_partial_output(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
 
 
-def test_quality_command(tmp_path):
-    good = "a perfectly ordinary sentence with words " * 10
+PROSE = (
+    "The river town of Allerby grew slowly over the course of two centuries. Farmers brought grain to the "
+    "mill that stood beside the old stone bridge, and merchants from the coast traded salt, cloth and iron "
+    "for wool. When the railway arrived in the spring of that year, the quiet market square filled with new "
+    "shops, a small school and a library that the mayor had promised for a long time."
+)
+
+
+def test_quality_command_uses_the_engine_signals_and_gopher_rules(tmp_path):
     records = [
-        {"id": 0, "text": good},
+        {"id": 0, "text": PROSE},
         {"id": 1, "text": "short one"},
-        {"id": 2, "text": good + " $$$$ " * 40},
+        {"id": 2, "text": PROSE + " " + "$$$ ... " * 20},
+        {"id": 3, "text": "\n".join(["- buy now - limited offer - free shipping"] * 12)},
     ]
     path = write_jsonl(tmp_path / "in.jsonl", records)
-    result = runner.invoke(
-        app, ["data", "quality", str(path), "-o", str(tmp_path / "o.jsonl"), "--min-words", "20",
-              "--ledger", str(tmp_path / "l.jsonl")],
-    )  # fmt: skip
+    out, ledger_path = str(tmp_path / "o.jsonl"), str(tmp_path / "l.jsonl")
+    result = runner.invoke(app, ["data", "quality", str(path), "-o", out, "--ledger", ledger_path])
     assert result.exit_code == 0, result.output
     assert [r["id"] for r in read_jsonl(tmp_path / "o.jsonl")] == [0]
-    assert [(e["id"], e["rule"]) for e in read_jsonl(tmp_path / "l.jsonl")] == [
-        (1, "word_count"),
-        (2, "symbol_ratio"),
+    ledger = read_jsonl(ledger_path)
+    assert [(e["id"], e["rule"], e["threshold"]) for e in ledger] == [
+        (1, "word_count", 50.0),
+        (2, "ellipsis_to_word_ratio", 0.1),  # 20 "..." over 83 + 40 words
+        (3, "bullet_line_fraction", 0.9),  # every line starts with '-'
     ]
+    assert ledger[1]["score"] == pytest.approx(20 / (len(PROSE.split()) + 40))
+    # Per-rule bounds, here over no preset: the ellipses are allowed, two words are not enough.
+    result = runner.invoke(
+        app, ["data", "quality", str(path), "-o", out, "--preset", "none", "--min-words", "3",
+              "--rule", "ellipsis_to_word_ratio<=0.2", "--ledger", ledger_path],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert [r["id"] for r in read_jsonl(out)] == [0, 2, 3]
+    assert [(e["id"], e["rule"], e["score"], e["threshold"]) for e in read_jsonl(ledger_path)] == [
+        (1, "word_count", 2.0, 3.0)
+    ]
+    # Over the Gopher preset, a rule can be switched off: the ellipses no longer count.
+    result = runner.invoke(
+        app, ["data", "quality", str(path), "-o", out, "--rule", "ellipsis_to_word_ratio=off",
+              "--ledger", ledger_path],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert read_jsonl(ledger_path)[1]["rule"] == "ellipsis_line_fraction"
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ("nonsense", "--rule must look like"),
+        ("word_count>=abc", "is not a number"),
+        ("symbol_ratio<=0.1", "unknown signal 'symbol_ratio'"),
+        ("word_count>=-3", "is negative"),
+    ],
+)
+def test_quality_command_rule_errors_are_one_line_and_write_nothing(tmp_path, rule, message):
+    path = write_jsonl(tmp_path / "in.jsonl", [{"text": PROSE}])
+    result = runner.invoke(
+        app, ["data", "quality", str(path), "-o", str(tmp_path / "o.jsonl"), "--rule", rule,
+              "--ledger", str(tmp_path / "l.jsonl")],
+    )  # fmt: skip
+    assert result.exit_code in (1, 2) and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
+
+
+def test_dedup_substring_cuts_the_later_copy_and_logs_byte_ranges(tmp_path):
+    rng = random.Random(3)
+    vocab = vocabulary(seed=3)
+    words = [[rng.choice(vocab) for _ in range(n)] for n in (100, 30, 90, 20)]
+    span = words[0][10:70]  # 60 words
+    texts = [" ".join(words[0]), " ".join(words[1] + span + words[3]), " ".join(words[2]), " ".join(span)]
+    path = write_jsonl(
+        tmp_path / "in.jsonl", [{"id": f"d{i}", "text": t, "k": i} for i, t in enumerate(texts)]
+    )
+    out, ledger = tmp_path / "o.jsonl", tmp_path / "l.jsonl"
+    result = runner.invoke(
+        app, ["data", "dedup", str(path), "-o", str(out), "--method", "substring", "--min-tokens", "50",
+              "--ledger", str(ledger)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    kept = read_jsonl(out)
+    assert [r["id"] for r in kept] == ["d0", "d1", "d2"]  # d3 is nothing but the span
+    assert kept[1] == {"id": "d1", "text": " ".join(words[1]) + "  " + " ".join(words[3]), "k": 1}
+    assert kept[0]["text"] == texts[0] and kept[2]["text"] == texts[2]
+    entries = {e["id"]: e for e in read_jsonl(ledger)}
+    begin = len(" ".join(words[1])) + 1
+    assert entries["d1"]["action"] == "changed" and entries["d1"]["rule"] == "duplicate_span"
+    assert f"[[{begin}, {begin + len(' '.join(span))}]]" in entries["d1"]["detail"]
+    assert entries["d3"]["action"] == "removed" and entries["d3"]["rule"] == "remainder_too_short"
+    result = runner.invoke(
+        app,
+        ["data", "dedup", str(path), "-o", str(tmp_path / "x.jsonl"), "--method", "substring", "--streaming"],
+    )
+    assert result.exit_code == 2 and "whole corpus" in result.stderr
+    assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_decontaminate_command_both_modes(tmp_path):
+    rng = random.Random(8)
+    vocab = vocabulary(seed=8)
+    question = " ".join(rng.choice(vocab) for _ in range(30))
+    other = " ".join(rng.choice(vocab) for _ in range(30))
+    page = lambda n: " ".join(rng.choice(vocab) for _ in range(n))  # noqa: E731
+    records = [
+        {"id": "clean", "text": page(120)},
+        {"id": "pasted", "text": page(60) + " " + question + " " + page(200)},
+        {"id": "half", "text": page(40) + " " + " ".join(question.split()[:15]) + " " + page(40)},
+    ]
+    path = write_jsonl(tmp_path / "in.jsonl", records)
+    e1 = write_jsonl(tmp_path / "mmlu.jsonl", [{"id": "m1", "text": other}])
+    e2 = write_jsonl(tmp_path / "gsm.jsonl", [{"id": "g7", "text": question}])
+    for mode, removed in (("ngram", ["pasted", "half"]), ("coverage", ["pasted"])):
+        out, ledger = tmp_path / f"{mode}.jsonl", tmp_path / f"{mode}-l.jsonl"
+        result = runner.invoke(
+            app, ["data", "decontaminate", str(path), "-o", str(out), "--eval", str(e1), "--eval", str(e2),
+                  "--mode", mode, "--ledger", str(ledger)],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert [r["id"] for r in read_jsonl(out)] == [r["id"] for r in records if r["id"] not in removed]
+        entries = read_jsonl(ledger)
+        assert [e["id"] for e in entries] == removed
+        assert all(e["duplicate_of"] == ["gsm.jsonl:g7"] and e["stage"] == "decontaminate" for e in entries)
+    assert entries[0]["rule"] == "token_coverage" and entries[0]["score"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("extra", "message", "code"),
+    [
+        (["--eval", "missing.jsonl"], "eval file 'missing.jsonl' does not exist", 1),
+        (["--eval", "eval.jsonl", "--threshold", "1.5"], "--threshold must be in (0, 1]", 2),
+        (["--eval", "bad.jsonl"], "'text' is missing in bad.jsonl record 1", 1),
+    ],
+)
+def test_decontaminate_errors_are_one_line_and_write_nothing(tmp_path, monkeypatch, extra, message, code):
+    monkeypatch.chdir(tmp_path)
+    path = write_jsonl(tmp_path / "in.jsonl", [{"text": "a b c d e"}])
+    write_jsonl(tmp_path / "eval.jsonl", [{"text": "a b c"}])
+    write_jsonl(tmp_path / "bad.jsonl", [{"question": "a b c"}])
+    result = runner.invoke(
+        app, ["data", "decontaminate", str(path), "-o", "o.jsonl", "--ledger", "l.jsonl", *extra]
+    )
+    assert result.exit_code == code and message in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.jsonl", "eval.jsonl", "in.jsonl"]
 
 
 def test_pipeline_command_with_toml_and_overrides(tmp_path):

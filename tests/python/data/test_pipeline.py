@@ -16,6 +16,7 @@ from reactor.data import (
     PipelineConfig,
     QualityStage,
     SimHashDedupStage,
+    basic_signals,
     default_signals,
     keep_mask,
     load_pipeline_config,
@@ -225,7 +226,7 @@ def _reference_signals(text: str) -> list[float]:
     ]
 
 
-def test_default_signals_match_a_per_text_python_reference():
+def test_basic_signals_match_a_per_text_python_reference():
     texts = [
         "The quick brown fox jumps over the lazy dog.",
         "",
@@ -237,7 +238,7 @@ def test_default_signals_match_a_per_text_python_reference():
         "a\u00a0b\u2003c",  # Unicode spaces
         "one",
     ]
-    matrix, names = default_signals(texts)
+    matrix, names = basic_signals(texts)
     assert list(names) == ["word_count", "mean_word_length", "symbol_ratio", "alnum_ratio"]
     np.testing.assert_allclose(matrix, np.array([_reference_signals(t) for t in texts]), rtol=1e-12)
 
@@ -246,10 +247,11 @@ def test_quality_stage_applies_rules_and_logs_the_first_broken_one(tmp_path):
     good = "plain readable words in a sentence " * 12
     texts = [good, "too short", good.replace("words", "##"), good + " " + "!!!! " * 30, good.upper()]
     rules = {"word_count": {"min": 20}, "symbol_ratio": {"max": 0.1}, "alnum_ratio": {"min": 0.8}}
+    signals = "reactor.data.stages:basic_signals"
     kept, ledger = _run_texts(
         texts,
         tmp_path,
-        quality={"enabled": True, "rules": rules},
+        quality={"enabled": True, "signals": signals, "rules": rules},
         exact={"enabled": False},
         near={"enabled": False},
     )
@@ -343,7 +345,10 @@ def test_an_exception_mid_run_leaves_no_output_and_no_ledger(tmp_path):
         return default_signals(batch_texts)
 
     config = _config(
-        tmp_path, input={"path": str(path)}, quality={"enabled": True, "rules": {}}, batch_size=10
+        tmp_path,
+        input={"path": str(path)},
+        quality={"enabled": True, "preset": "none", "rules": {}},
+        batch_size=10,
     )
     with pytest.raises(RuntimeError, match="disk on fire"):
         run_pipeline(config, signals=flaky)

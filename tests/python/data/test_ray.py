@@ -10,14 +10,6 @@ from reactor.data import PipelineConfig, run_pipeline
 pytestmark = [pytest.mark.ray, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 
-@pytest.fixture(scope="module")
-def ray_cluster():
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
-
-
 def _input(tmp_path):
     texts, _ = near_corpus(originals=60, near=50, exact=20, seed=31)
     records = [{"id": f"r{i}", "text": t} for i, t in enumerate(texts)]
@@ -33,7 +25,11 @@ def _run(tmp_path, path, engine, **values):
             "input": {"path": str(path)},
             "output": {"path": str(out / "o.jsonl"), "ledger": str(out / "l.jsonl")},
             "normalise": {"enabled": True},
-            "quality": {"enabled": True, "rules": {"word_count": {"min": 5}, "alnum_ratio": {"min": 0.8}}},
+            "quality": {
+                "enabled": True,
+                "preset": "none",
+                "rules": {"word_count": {"min": 5}, "alpha_word_fraction": {"min": 0.8}},
+            },
             "near": {"threshold": 0.7},
             "batch_size": 16,
             "engine": engine,
