@@ -101,6 +101,25 @@ void init_dedup_index(py::module_& m) {
         }
         return vector_to_numpy(std::move(ids));
       }, py::arg("signatures"), py::arg("set_values") = py::none(), py::arg("set_offsets") = py::none())
+      .def("similarity", [](const MinHashIndex& index, py::handle a, py::handle b) {
+        constexpr const char* op = "dedup.index.similarity";
+        const auto pa = borrow_array(a, op, "a", Access::kRead);
+        const auto pb = borrow_array(b, op, "b", Access::kRead);
+        for (const auto* arg : {&pa, &pb}) {
+          arg->view().require_dtype(op, arg == &pa ? "a" : "b", mlforge::DType::kInt64);
+          arg->view().require_ndim(op, arg == &pa ? "a" : "b", 1);
+          arg->view().require_contiguous(op, arg == &pa ? "a" : "b");
+        }
+        MLFORGE_CHECK(pa.view().shape(0) == pb.view().shape(0), InvalidArgument, "[", op, "] a has ",
+                      pa.view().shape(0), " ids, b ", pb.view().shape(0));
+        std::vector<double> out;
+        {
+          py::gil_scoped_release nogil;
+          out = index.similarity(pa.view().data_as<std::int64_t>(), pb.view().data_as<std::int64_t>(),
+                                 pa.view().shape(0));
+        }
+        return vector_to_numpy(std::move(out));
+      }, py::arg("a"), py::arg("b"), "Jaccard (or MinHash estimate) of indexed pairs a[k], b[k].")
       .def("clusters", [](const MinHashIndex& index) {
         std::vector<std::int64_t> ids;
         {

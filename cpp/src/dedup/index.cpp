@@ -29,12 +29,15 @@ void check_sets(const ShingleSets* sets, std::int64_t n, const char* op) {
   }
 }
 
-// |A intersect B| / |A union B| >= threshold, where A and B are the distinct values of two shingle
-// lists (repeats allowed). One open-addressing table marks each value's membership, so the cost is
-// linear and the lists need no sorting when they are built (which would cost more than signing).
-bool jaccard_at_least(const std::uint32_t* a, std::int64_t na, const std::uint32_t* b, std::int64_t nb,
-                      double threshold) {
-  if (na == 0 || nb == 0) return false;
+struct Overlap {
+  std::int64_t common = 0, total = 0;  // |A intersect B| and |A union B|
+};
+
+// The overlap of A and B, the distinct values of two shingle lists (repeats allowed). One
+// open-addressing table marks each value's membership, so the cost is linear and the lists need no
+// sorting when they are built (which would cost more than signing).
+Overlap overlap(const std::uint32_t* a, std::int64_t na, const std::uint32_t* b, std::int64_t nb) {
+  if (na == 0 || nb == 0) return {};
   thread_local std::vector<std::uint64_t> table;  // (value << 2) | membership bits; 0 is an empty slot
   std::size_t capacity = 16;
   while (capacity < 2 * static_cast<std::size_t>(na + nb)) capacity *= 2;
@@ -59,7 +62,7 @@ bool jaccard_at_least(const std::uint32_t* a, std::int64_t na, const std::uint32
       common += static_cast<std::int64_t>(slot & 1);
     }
   }
-  return static_cast<double>(common) >= threshold * static_cast<double>(distinct_a + distinct_b - common);
+  return {common, distinct_a + distinct_b - common};
 }
 
 }  // namespace
@@ -142,18 +145,22 @@ bool MinHashIndex::Impl::verified(const std::uint32_t* sig_a, const std::uint32_
   switch (config.verify) {
     case Verify::kNone:
       return true;
-    case Verify::kMinHash: {
-      const std::uint32_t* sig_b = signatures.data() + b * config.num_perm;
-      std::int64_t equal = 0;
-      for (std::int32_t i = 0; i < config.num_perm; ++i) equal += sig_a[i] == sig_b[i];
-      return static_cast<double>(equal) >= config.threshold * config.num_perm;
-    }
+    case Verify::kMinHash:
+      return static_cast<double>(equal_rows(sig_a, b)) >= config.threshold * config.num_perm;
     case Verify::kJaccard:
     default: {
       const std::int64_t lo = sets.offsets[static_cast<std::size_t>(b)], hi = sets.offsets[static_cast<std::size_t>(b) + 1];
-      return jaccard_at_least(set_a, set_a_size, sets.values.data() + lo, hi - lo, config.threshold);
+      const Overlap o = overlap(set_a, set_a_size, sets.values.data() + lo, hi - lo);
+      return o.total > 0 && static_cast<double>(o.common) >= config.threshold * static_cast<double>(o.total);
     }
   }
+}
+
+std::int64_t MinHashIndex::Impl::equal_rows(const std::uint32_t* sig_a, std::int64_t b) const {
+  const std::uint32_t* sig_b = signatures.data() + b * config.num_perm;
+  std::int64_t equal = 0;
+  for (std::int32_t i = 0; i < config.num_perm; ++i) equal += sig_a[i] == sig_b[i];
+  return equal;
 }
 
 std::int32_t MinHashIndex::Impl::find(std::int32_t x) {
@@ -307,6 +314,30 @@ std::vector<std::int64_t> MinHashIndex::clusters() const {
   std::vector<std::int64_t> ids(static_cast<std::size_t>(size()));
   for (std::int64_t j = 0; j < size(); ++j) ids[static_cast<std::size_t>(j)] = impl_->find_const(static_cast<std::int32_t>(j));
   return ids;
+}
+
+std::vector<double> MinHashIndex::similarity(const std::int64_t* a, const std::int64_t* b, std::int64_t n) const {
+  const Impl& t = *impl_;
+  MLFORGE_CHECK(n >= 0 && (n == 0 || (a && b)), InvalidArgument, "[dedup.index.similarity] bad pair count ", n);
+  for (std::int64_t k = 0; k < n; ++k) {
+    MLFORGE_CHECK(a[k] >= 0 && a[k] < size() && b[k] >= 0 && b[k] < size(), OutOfRange,
+                  "[dedup.index.similarity] pair ", k, " = (", a[k], ", ", b[k], ") is outside [0, ", size(), ")");
+  }
+  std::vector<double> out(static_cast<std::size_t>(n));
+  parallel_for(0, n, 256, [&](std::int64_t lo, std::int64_t hi) {
+    for (std::int64_t k = lo; k < hi; ++k) {
+      if (t.config.verify == Verify::kJaccard) {
+        const auto at = [&](std::int64_t doc) { return t.sets.offsets[static_cast<std::size_t>(doc)]; };
+        const Overlap o = overlap(t.sets.values.data() + at(a[k]), at(a[k] + 1) - at(a[k]),
+                                  t.sets.values.data() + at(b[k]), at(b[k] + 1) - at(b[k]));
+        out[static_cast<std::size_t>(k)] = o.total > 0 ? static_cast<double>(o.common) / static_cast<double>(o.total) : 0.0;
+      } else {
+        const std::uint32_t* sig_a = t.signatures.data() + a[k] * t.config.num_perm;
+        out[static_cast<std::size_t>(k)] = static_cast<double>(t.equal_rows(sig_a, b[k])) / t.config.num_perm;
+      }
+    }
+  });
+  return out;
 }
 
 void MinHashIndex::merge(const MinHashIndex& other) {

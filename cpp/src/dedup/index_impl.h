@@ -46,6 +46,8 @@ struct MinHashIndex::Impl {
                  std::vector<unsigned char>& empty) const;
   /// Whether documents (or a query and a document) are similar enough, per config.verify.
   bool verified(const std::uint32_t* sig_a, const std::uint32_t* set_a, std::int64_t set_a_size, std::int64_t b) const;
+  /// Signature rows document b shares with sig_a.
+  std::int64_t equal_rows(const std::uint32_t* sig_a, std::int64_t b) const;
   std::int32_t find(std::int32_t x);
   std::int32_t find_const(std::int32_t x) const;
   void unite(std::int32_t a, std::int32_t b);

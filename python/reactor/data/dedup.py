@@ -290,6 +290,12 @@ class NearDuplicateIndex:
         )
         return self._index.query(signed.signatures, *sets)
 
+    def similarity(self, a: npt.ArrayLike, b: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Similarity of indexed pairs ``(a[k], b[k])``: exact Jaccard of their shingle sets with
+        ``verify="jaccard"``, else the MinHash estimate (fraction of equal signature rows).
+        """
+        return self._index.similarity(np.ascontiguousarray(a, np.int64), np.ascontiguousarray(b, np.int64))
+
     def clusters(self) -> npt.NDArray[np.int64]:
         """Cluster id (smallest member id) of every indexed text, in id order."""
         return self._index.clusters()

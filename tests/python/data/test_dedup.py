@@ -200,3 +200,19 @@ def test_clusters_do_not_depend_on_the_thread_count() -> None:
         two = dedup.near_duplicates(texts, threshold=0.7)
     np.testing.assert_array_equal(one, two)
     assert len(np.unique(one)) < len(texts)
+
+
+def test_similarity_of_indexed_pairs_is_the_exact_jaccard_or_the_estimate() -> None:
+    texts = planted_corpus(30, 30, 0.05, seed=7)
+    sets = [shingles(t, 5) for t in texts]
+    pairs = np.array([(i, j) for i in range(len(texts)) for j in range(i)], dtype=np.int64)
+    exact = dedup.NearDuplicateIndex(threshold=0.8)
+    exact.add(texts)
+    expected = [jaccard(sets[i], sets[j]) for i, j in pairs]
+    np.testing.assert_allclose(exact.similarity(pairs[:, 0], pairs[:, 1]), expected, atol=1e-12)
+    estimate = dedup.NearDuplicateIndex(threshold=0.8, num_perm=256, verify="minhash")
+    estimate.add(texts)
+    errors = estimate.similarity(pairs[:, 0], pairs[:, 1]) - expected
+    assert abs(errors.mean()) < 0.01 and np.abs(errors).max() < 0.15
+    with pytest.raises(IndexError, match="outside"):
+        exact.similarity([0], [len(texts)])

@@ -124,6 +124,11 @@ class MLFORGE_API MinHashIndex {
   /// near-duplicate of, or -1. Does not change the index.
   std::vector<std::int64_t> query(const std::uint32_t* signatures, std::int64_t n, const ShingleSets* sets) const;
 
+  /// Similarity of the indexed pairs (a[k], b[k]): exact Jaccard of their shingle sets with
+  /// Verify::kJaccard, else the fraction of equal signature rows (the MinHash estimate). Throws
+  /// OutOfRange for an id outside [0, size()).
+  std::vector<double> similarity(const std::int64_t* a, const std::int64_t* b, std::int64_t n) const;
+
   /// Cluster id (smallest member's id) of every document, in id order.
   std::vector<std::int64_t> clusters() const;
 

@@ -128,7 +128,10 @@ class MinHashDedupStage(DedupStage):
         self._index_positions.extend(batch.positions)
         clusters = self._index.clusters()[first : first + n]
         reps = self._index_positions.values[clusters]
-        return removed, reps, np.full(n, np.nan)
+        scores = np.full(n, np.nan)
+        rows = np.flatnonzero(removed)
+        scores[rows] = self._index.similarity(first + rows, np.ascontiguousarray(clusters[rows]))
+        return removed, reps, scores
 
     def _reset_stream(self) -> None:
         self._index = self._new_index()
@@ -139,8 +142,11 @@ class MinHashDedupStage(DedupStage):
 
     def _clusters(self) -> np.ndarray:
         clusters = np.asarray(self._index.clusters(), dtype=np.int64)
-        self._index = self._new_index()  # the decisions are all that is needed from now on
+        self._scoring, self._index = self._index, self._new_index()  # kept only to score removals
         return clusters
+
+    def _score_rows(self, row: int, rep: int) -> float | None:
+        return float(self._scoring.similarity(np.array([row]), np.array([rep]))[0])
 
     def summary(self) -> dict[str, Any]:
         """Banding and index statistics."""
