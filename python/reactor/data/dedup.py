@@ -28,6 +28,7 @@ __all__ = [
     "NearDuplicateIndex",
     "Verify",
     "exact_duplicates",
+    "first_of_equal",
     "keep_mask",
     "lsh_params",
     "minhash_signatures",
@@ -145,7 +146,7 @@ def exact_duplicates(
     prints = _engine.exact_fingerprints(
         texts, level="document", tokenizer=tokenizer, replace_invalid=replace_invalid
     )
-    return _first_of_equal(prints.lo, prints.hi)
+    return first_of_equal(prints.lo, prints.hi)
 
 
 def simhash_duplicates(
@@ -191,7 +192,7 @@ def keep_mask(
     return keep
 
 
-def _first_of_equal(lo: npt.NDArray[np.uint64], hi: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
+def first_of_equal(lo: npt.NDArray[np.uint64], hi: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
     """For each 128-bit key (lo, hi), the index of the first row holding the same key."""
     n = lo.shape[0]
     order = np.lexsort((np.arange(n), lo, hi))  # equal keys together, earliest row first

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from reactor.data.dedup import first_of_equal
 from reactor.data.stages.base import Batch, DedupStage, Features, Mode
 from reactor.engine import dedup as _engine
 
@@ -74,8 +75,7 @@ class ExactDedupStage(DedupStage):
         rows = np.concatenate(self._observed)
         tokenless = np.concatenate(self._observed_tokenless)
         self._observed, self._observed_tokenless = [], []
-        _, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
-        clusters = first[inverse.reshape(-1)].astype(np.int64)
+        clusters = first_of_equal(np.ascontiguousarray(rows[:, 0]), np.ascontiguousarray(rows[:, 1]))
         clusters[tokenless] = np.flatnonzero(tokenless)
         return clusters
 
