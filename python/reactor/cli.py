@@ -14,6 +14,7 @@ from rich.table import Table
 import reactor
 from reactor.bench.cli import app as bench_app
 from reactor.data.cli import app as data_app
+from reactor.federated.cli import app as fl_app
 from reactor.jobs.cli import app as jobs_app
 from reactor.train.cli import app as train_app
 
@@ -29,6 +30,7 @@ app = typer.Typer(
 # Area groups. Each area owns a Typer app in reactor/<area>/cli.py and is added here.
 app.add_typer(bench_app, name="bench", help="Benchmarks against numpy, torch and peer libraries.")
 app.add_typer(data_app, name="data", help="Curate corpora: dedup, quality filter, pipelines.")
+app.add_typer(fl_app, name="fl", help="Federated learning: simulated rounds, attacks, robust rules, DP.")
 app.add_typer(jobs_app, name="jobs", help="Durable jobs: submit, run with the daemon, list, cancel, retry.")
 app.add_typer(
     train_app, name="train", help="Fine-tune and align language models: SFT, DPO, RM, PPO, GRPO, RLOO, CAI."

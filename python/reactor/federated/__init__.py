@@ -1,13 +1,65 @@
 """Federated learning on the MLForge aggregation engine.
 
 ``aggregate`` is the one entry point to every aggregation rule; the rules run in the engine, read
-the client updates in place and accumulate in float64.
+the client updates in place and accumulate in float64. Around it: an aggregation pipeline (clip ->
+robust rule -> DP noise -> secure sum -> server optimizer), differential privacy with Opacus
+accounting, client samplers, attacks for robustness evaluation, the Bonawitz et al. secure
+aggregation protocol (:mod:`reactor.federated.secagg`) and an in-process simulator behind
+``reactor fl simulate``.
 """
 
 from __future__ import annotations
 
 from reactor.federated.aggregate import RULES, aggregate
+from reactor.federated.attacks import LabelFlipDataset, apply_attack
+from reactor.federated.config import FLSimulationConfig, load_fl_config
+from reactor.federated.pipeline import AggregationPipeline, PipelineConfig, RoundReport, TooFewClientsError
+from reactor.federated.privacy import AdaptiveClipping, PrivacyAccountant, clip_updates, gaussian_noise
+from reactor.federated.sampling import (
+    AvailabilityAwareSampler,
+    PoissonSampler,
+    SampleResult,
+    UniformSampler,
+    WeightedSampler,
+)
+from reactor.federated.secagg import (
+    DropoutPlan,
+    SecAggAbortError,
+    SecureSumResult,
+    run_secure_aggregation,
+    secure_sum,
+)
 from reactor.federated.server_optimizer import ServerOptimizer
+from reactor.federated.simulation import SimulationResult, run_simulation
 from reactor.federated.streaming import StreamingAggregator
 
-__all__ = ["RULES", "ServerOptimizer", "StreamingAggregator", "aggregate"]
+__all__ = [
+    "RULES",
+    "AdaptiveClipping",
+    "AggregationPipeline",
+    "AvailabilityAwareSampler",
+    "DropoutPlan",
+    "FLSimulationConfig",
+    "LabelFlipDataset",
+    "PipelineConfig",
+    "PoissonSampler",
+    "PrivacyAccountant",
+    "RoundReport",
+    "SampleResult",
+    "SecAggAbortError",
+    "SecureSumResult",
+    "ServerOptimizer",
+    "SimulationResult",
+    "StreamingAggregator",
+    "TooFewClientsError",
+    "UniformSampler",
+    "WeightedSampler",
+    "aggregate",
+    "apply_attack",
+    "clip_updates",
+    "gaussian_noise",
+    "load_fl_config",
+    "run_secure_aggregation",
+    "run_simulation",
+    "secure_sum",
+]
