@@ -25,7 +25,6 @@ using Windows = std::vector<std::pair<double, double>>;
 using JobTuple = std::tuple<std::int64_t, double, std::string, double, double, double, Custom, std::int32_t,
                             std::vector<std::int64_t>, double, double, double, double, double, Windows, bool,
                             std::string>;
-using DecisionTuple = std::tuple<std::string, std::int64_t, std::vector<std::int64_t>, std::string>;
 
 ms::JobState state_named(const std::string& name, const char* op) {
   for (auto state : {ms::JobState::kPending, ms::JobState::kRunning, ms::JobState::kSucceeded, ms::JobState::kFailed,
@@ -115,12 +114,24 @@ void init_scheduler(py::module_& m) {
       .def(
           "schedule",
           [](ms::Scheduler& self, double now) {
-            std::vector<DecisionTuple> out;
+            std::vector<ms::Decision> decisions;
             {
               py::gil_scoped_release nogil;
-              for (auto& d : self.schedule(now)) {
-                out.emplace_back(ms::action_name(d.action), d.job, std::move(d.nodes), std::move(d.reason));
-              }
+              decisions = self.schedule(now);
+            }
+            // Tuples shaped like reactor.engine.scheduler.Decision, built directly (one action
+            // string object per kind, nodes as a tuple): a pass may decide thousands of starts.
+            const py::str actions[] = {py::str(ms::action_name(ms::Action::kStart)),
+                                       py::str(ms::action_name(ms::Action::kPreempt)),
+                                       py::str(ms::action_name(ms::Action::kFail))};
+            const py::str no_reason("");
+            py::list out(decisions.size());
+            for (std::size_t i = 0; i < decisions.size(); ++i) {
+              const auto& d = decisions[i];
+              py::tuple nodes(d.nodes.size());
+              for (std::size_t k = 0; k < d.nodes.size(); ++k) nodes[k] = py::int_(d.nodes[k]);
+              out[i] = py::make_tuple(actions[static_cast<int>(d.action)], d.job, std::move(nodes),
+                                      d.reason.empty() ? no_reason : py::str(d.reason));
             }
             return out;
           },

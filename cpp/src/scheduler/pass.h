@@ -5,6 +5,7 @@
 #include <limits>
 #include <vector>
 
+#include "scheduler/order.h"
 #include "scheduler/state.h"
 
 namespace mlforge::scheduler::detail {
@@ -12,8 +13,7 @@ namespace mlforge::scheduler::detail {
 // A request shape that found no place this pass. Free capacity only shrinks during a pass (until a
 // preemption, which clears the list), so a job needing at least as much of everything, as many
 // nodes and as long a run cannot fit either.
-// What a queued job asks for, copied into one flat array in pass order (the hot loop reads it
-// sequentially instead of chasing Job records).
+// What a queued job asks for, in pass order (the request points into State::requests).
 struct Want {
   const double* request = nullptr;
   int gang = 1;
@@ -33,9 +33,10 @@ class Pass {
 
  private:
   // pass.cpp
-  std::vector<int> scan_jobs(std::vector<int>& with_deps);
+  std::vector<OrderKey> scan_jobs(std::vector<int>& with_deps);
   void resolve_failed_dependencies(const std::vector<int>& with_deps);
-  double effective_priority(const Job& job) const;
+  double effective_priority(const JobKeys& job) const;
+  double penalty(int tenant) const;
   void start(int j, const Want& want, const std::vector<int>& chosen);
   // placement.cpp
   bool allowed_on(const Want& want, int n) const;
@@ -53,6 +54,9 @@ class Pass {
   const double now_;
   const int dims_;
   std::vector<Decision> out_;
+  std::vector<char> started_;        // per job: started by this pass (never a preemption victim)
+  std::vector<char> running_tenant_;  // per tenant: has a running job
+  double weight_sum_ = 0.0;          // over tenants with work; normalises the DRF weights
   std::vector<FailedShape> failed_;
   std::vector<double> min_request_;  // per dimension, over the eligible jobs
   std::vector<int> open_;            // nodes that may still take some eligible job, in order

@@ -11,14 +11,14 @@ constexpr std::size_t kMaxFailedShapes = 32;  // an antichain; real queues have 
 }
 
 bool Pass::allowed_on(const Want& want, int n) const {
-  if (!fits(want.request, s_.nodes[n].free.data(), dims_)) return false;
+  if (!fits(want.request, s_.free_of(n), dims_)) return false;
   if (!reserved_[n] || now_ + want.max_run <= shadow_) return true;
   return fits(want.request, &extra_[static_cast<std::size_t>(n) * dims_], dims_);
 }
 
 // A node is useless for the rest of the pass once some resource is below every eligible request.
 bool Pass::useless(int n) const {
-  const double* free = s_.nodes[n].free.data();
+  const double* free = s_.free_of(n);
   for (int d = 0; d < dims_; ++d) {
     if (free[d] + kFitSlack < min_request_[d]) return true;
   }
@@ -40,7 +40,7 @@ bool Pass::find_nodes(const Want& want, std::vector<int>& chosen) {
     const int n = open_[i];
     if (useless(n)) continue;
     open_[kept++] = n;
-    if (!fits(want.request, s_.nodes[n].free.data(), dims_)) continue;
+    if (!fits(want.request, s_.free_of(n), dims_)) continue;
     ++plain_fits_;
     if (allowed_on(want, n)) {
       chosen.push_back(n);
@@ -105,7 +105,7 @@ void Pass::reserve(int j) {
   std::vector<std::pair<double, int>> ends;
   for (int n = 0; n < nodes; ++n) {
     const Node& node = s_.nodes[n];
-    free = node.free;
+    free.assign(s_.free_of(n), s_.free_of(n) + dims_);
     double at = kNever;
     if (fits(job.request.data(), free.data(), dims_)) {
       at = now_;
@@ -133,7 +133,7 @@ void Pass::reserve(int j) {
     const Node& node = s_.nodes[n];
     reserved_[n] = 1;
     double* extra = &extra_[static_cast<std::size_t>(n) * dims_];
-    for (int d = 0; d < dims_; ++d) extra[d] = node.free[d] - job.request[d];
+    for (int d = 0; d < dims_; ++d) extra[d] = s_.free_of(n)[d] - job.request[d];
     for (int r : node.running) {
       if (std::max(now_, s_.jobs[r].start_time + s_.jobs[r].max_run) > shadow_) continue;
       for (int d = 0; d < dims_; ++d) extra[d] += s_.jobs[r].request[d];

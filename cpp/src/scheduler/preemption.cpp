@@ -23,7 +23,7 @@ bool Pass::preempt_for(int j, std::vector<int>& chosen) {
   std::vector<int> candidates;
   for (int n = 0; n < static_cast<int>(s_.nodes.size()); ++n) {
     const Node& node = s_.nodes[n];
-    free = node.free;
+    free.assign(s_.free_of(n), s_.free_of(n) + dims_);
     if (fits(job.request.data(), free.data(), dims_)) {
       options.push_back({-std::numeric_limits<double>::infinity(), 0, n, {}});
       continue;
@@ -31,7 +31,7 @@ bool Pass::preempt_for(int j, std::vector<int>& chosen) {
     candidates.clear();
     for (int r : node.running) {
       const Job& run = s_.jobs[r];
-      if (run.spec.preemptible && run.spec.priority < job.spec.priority && !run.started_this_pass) {
+      if (run.spec.preemptible && run.spec.priority < job.spec.priority && !started_[r]) {
         candidates.push_back(r);
       }
     }
@@ -70,9 +70,9 @@ bool Pass::preempt_for(int j, std::vector<int>& chosen) {
   chosen.clear();
   for (int k = 0; k < gang; ++k) {
     for (int r : options[k].victims) {
-      if (s_.jobs[r].state != JobState::kRunning) continue;  // a gang victim seen on two nodes
+      if (s_.status[r] != JobState::kRunning) continue;  // a gang victim seen on two nodes
       s_.release(r);
-      s_.jobs[r].state = JobState::kPending;
+      s_.status[r] = JobState::kPending;
       out_.push_back({Action::kPreempt, s_.jobs[r].spec.id, {}, "preempted for job " + std::to_string(job.spec.id)});
     }
     chosen.push_back(options[k].node);

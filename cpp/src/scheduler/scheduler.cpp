@@ -52,10 +52,10 @@ void Scheduler::add_node(const NodeSpec& node) {
   detail::Node n;
   n.id = node.id;
   n.capacity = s.dense(node.capacity);
-  n.free = n.capacity;
+  s.pad();  // a new custom resource widens the existing rows first
+  s.free.insert(s.free.end(), n.capacity.begin(), n.capacity.end());
   s.node_index.emplace(node.id, static_cast<int>(s.nodes.size()));
   s.nodes.push_back(std::move(n));
-  s.pad();
   s.total_capacity.assign(s.dims(), 0.0);
   for (const auto& each : s.nodes) {
     for (int d = 0; d < s.dims(); ++d) s.total_capacity[d] += each.capacity[d];
@@ -77,7 +77,7 @@ void Scheduler::add_finished(std::int64_t id, JobState state) {
   spec.id = id;
   std::lock_guard lock(impl_->mutex);
   detail::add_jobs(impl_->state, {spec});
-  impl_->state.jobs.back().state = state;
+  impl_->state.status.back() = state;
 }
 
 void Scheduler::restore_running(std::int64_t id, const std::vector<std::int64_t>& nodes, double start_time) {
@@ -85,8 +85,8 @@ void Scheduler::restore_running(std::int64_t id, const std::vector<std::int64_t>
   std::lock_guard lock(impl_->mutex);
   auto& s = impl_->state;
   const int j = s.find_job(id, op);
-  MLFORGE_CHECK(s.jobs[j].state == JobState::kPending, InvalidArgument, op, " job ", id, " must be pending, it is ",
-                job_state_name(s.jobs[j].state));
+  MLFORGE_CHECK(s.status[j] == JobState::kPending, InvalidArgument, op, " job ", id, " must be pending, it is ",
+                job_state_name(s.status[j]));
   MLFORGE_CHECK(std::isfinite(start_time), InvalidArgument, op, " job ", id, ": start_time must be finite, got ",
                 start_time);
   MLFORGE_CHECK(nodes.size() == static_cast<std::size_t>(s.jobs[j].spec.gang_size), InvalidArgument, op, " job ", id,
@@ -111,11 +111,11 @@ void Scheduler::finish(std::int64_t id, JobState outcome) {
   std::lock_guard lock(impl_->mutex);
   auto& s = impl_->state;
   const int j = s.find_job(id, op);
-  const JobState now = s.jobs[j].state;
+  const JobState now = s.status[j];
   MLFORGE_CHECK(now == JobState::kRunning || now == JobState::kPending, InvalidArgument, op, " job ", id,
                 " must be running or pending, it is ", job_state_name(now));
   if (now == JobState::kRunning) s.release(j);
-  s.jobs[j].state = outcome;
+  s.status[j] = outcome;
 }
 
 void Scheduler::requeue(std::int64_t id, double earliest_start) {
@@ -125,11 +125,12 @@ void Scheduler::requeue(std::int64_t id, double earliest_start) {
   std::lock_guard lock(impl_->mutex);
   auto& s = impl_->state;
   const int j = s.find_job(id, op);
-  const JobState now = s.jobs[j].state;
+  const JobState now = s.status[j];
   MLFORGE_CHECK(now != JobState::kSucceeded, InvalidArgument, op, " job ", id, " already succeeded");
   if (now == JobState::kRunning) s.release(j);
-  s.jobs[j].state = JobState::kPending;
+  s.status[j] = JobState::kPending;
   s.jobs[j].spec.earliest_start = earliest_start;
+  s.keys[j].earliest_start = earliest_start;
 }
 
 std::vector<Decision> Scheduler::schedule(double now) {
@@ -142,7 +143,7 @@ std::vector<Decision> Scheduler::schedule(double now) {
 JobState Scheduler::state(std::int64_t id) const {
   std::lock_guard lock(impl_->mutex);
   const auto& s = impl_->state;
-  return s.jobs[s.find_job(id, "[scheduler.state]")].state;
+  return s.status[s.find_job(id, "[scheduler.state]")];
 }
 
 std::vector<std::int64_t> Scheduler::job_nodes(std::int64_t id) const {
@@ -163,9 +164,9 @@ SchedulerStats Scheduler::stats() const {
   const auto& s = impl_->state;
   SchedulerStats out;
   out.nodes = static_cast<std::int64_t>(s.nodes.size());
-  for (const auto& job : s.jobs) {
-    if (job.state == JobState::kPending) ++out.pending;
-    else if (job.state == JobState::kRunning) ++out.running;
+  for (const JobState state : s.status) {
+    if (state == JobState::kPending) ++out.pending;
+    else if (state == JobState::kRunning) ++out.running;
     else ++out.finished;
   }
   return out;

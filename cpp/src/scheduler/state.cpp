@@ -1,5 +1,6 @@
 // Bookkeeping of the scheduler state: id lookups, resource interning and (de)allocation.
 #include <algorithm>
+#include <utility>
 
 #include "mlforge/error.h"
 #include "scheduler/state.h"
@@ -47,26 +48,32 @@ std::vector<double> State::dense(const Resources& r) {
 // A new custom resource name widens every vector; missing amounts are 0.
 void State::pad() {
   const auto n = static_cast<std::size_t>(dims());
-  if (total_capacity.size() == n) return;
+  const auto old = static_cast<std::size_t>(row_width);
+  if (old == n) return;
   for (auto& job : jobs) job.request.resize(n, 0.0);
-  for (auto& node : nodes) {
-    node.capacity.resize(n, 0.0);
-    node.free.resize(n, 0.0);
+  requests.assign(jobs.size() * n, 0.0);
+  for (std::size_t j = 0; j < jobs.size(); ++j) std::copy(jobs[j].request.begin(), jobs[j].request.end(), &requests[j * n]);
+  std::vector<double> widened(free.size() / old * n, 0.0);
+  for (std::size_t row = 0; row < free.size() / old; ++row) {
+    std::copy(&free[row * old], &free[row * old] + old, &widened[row * n]);
   }
+  free = std::move(widened);
+  for (auto& node : nodes) node.capacity.resize(n, 0.0);
   for (auto& tenant : tenants) tenant.allocated.resize(n, 0.0);
   total_capacity.resize(n, 0.0);
+  row_width = static_cast<int>(n);
 }
 
 void State::allocate(int j, const std::vector<int>& node_list, double start_time) {
   Job& job = jobs[j];
   const int n_dims = dims();
   for (int n : node_list) {
-    for (int d = 0; d < n_dims; ++d) nodes[n].free[d] -= job.request[d];
+    for (int d = 0; d < n_dims; ++d) free_of(n)[d] -= job.request[d];
     nodes[n].running.push_back(j);
   }
   for (int d = 0; d < n_dims; ++d) tenants[job.tenant].allocated[d] += job.request[d] * double(node_list.size());
   job.nodes = node_list;
-  job.state = JobState::kRunning;
+  status[j] = JobState::kRunning;
   job.start_time = start_time;
 }
 
@@ -74,7 +81,7 @@ void State::release(int j) {
   Job& job = jobs[j];
   const int n_dims = dims();
   for (int n : job.nodes) {
-    for (int d = 0; d < n_dims; ++d) nodes[n].free[d] += job.request[d];
+    for (int d = 0; d < n_dims; ++d) free_of(n)[d] += job.request[d];
     auto& running = nodes[n].running;
     running.erase(std::find(running.begin(), running.end(), j));
   }

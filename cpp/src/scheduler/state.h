@@ -22,16 +22,29 @@ struct Job {
   std::vector<int> dependents;  // job indices
   std::vector<int> nodes;       // node indices while running
   int tenant = 0;
-  JobState state = JobState::kPending;
   double start_time = 0.0;
   double max_run = 0.0;         // resolved max_run_time
-  bool started_this_pass = false;
+};
+
+// What a pass reads of every job, packed next to each other (one array over all jobs) so the scan
+// and the ordering stream through memory instead of visiting the large Job records.
+struct JobKeys {
+  double priority = 0.0;
+  double submit_time = 0.0;
+  double expected_run_time = 0.0;
+  double deadline = 0.0;
+  double earliest_start = 0.0;  // the current one (requeue changes it)
+  double max_run = 0.0;
+  std::int64_t id = 0;
+  int tenant = 0;
+  int gang = 1;
+  bool has_deps = false;
+  bool has_windows = false;
 };
 
 struct Node {
   std::int64_t id = 0;
   std::vector<double> capacity;
-  std::vector<double> free;
   std::vector<int> running;  // job indices, in start order
 };
 
@@ -46,8 +59,13 @@ struct State {
   std::vector<std::string> dim_names{"cpus", "memory", "gpus"};
   std::map<std::string, int> dim_index;
   std::vector<Job> jobs;
+  std::vector<JobState> status;    // per job; the one place a job's state lives
+  std::vector<JobKeys> keys;       // per job
+  std::vector<double> requests;    // jobs x dims, row-major: the same numbers as Job::request
   std::unordered_map<std::int64_t, int> job_index;
   std::vector<Node> nodes;
+  std::vector<double> free;        // nodes x dims, row-major: what each node has left
+  int row_width = kCoreDims;       // dims() when `requests` and `free` were last laid out
   std::unordered_map<std::int64_t, int> node_index;
   std::vector<Tenant> tenants;
   std::map<std::string, int> tenant_index;
@@ -60,6 +78,9 @@ struct State {
   int tenant_of(const std::string& name);                 // interns
   std::vector<double> dense(const Resources& r);          // interns custom names
   void pad();                                             // every vector to dims()
+  const double* request(int job) const { return &requests[static_cast<std::size_t>(job) * dims()]; }
+  double* free_of(int node) { return &free[static_cast<std::size_t>(node) * dims()]; }
+  const double* free_of(int node) const { return &free[static_cast<std::size_t>(node) * dims()]; }
   void allocate(int job, const std::vector<int>& node_list, double start_time);
   void release(int job);
 };

@@ -138,7 +138,15 @@ void add_jobs(State& s, const std::vector<JobSpec>& specs) {
     job.tenant = s.tenant_of(spec.tenant);
     job.max_run = spec.max_run_time > 0 ? spec.max_run_time : s.config.default_max_run_time;
     s.job_index.emplace(spec.id, static_cast<int>(s.jobs.size()));
+    s.status.push_back(JobState::kPending);
+    s.keys.push_back({spec.priority, spec.submit_time, spec.expected_run_time, spec.deadline, spec.earliest_start,
+                      job.max_run, spec.id, job.tenant, spec.gang_size, !spec.dependencies.empty(),
+                      !spec.windows.empty()});
     s.jobs.push_back(std::move(job));
+  }
+  s.pad();  // a new custom resource widens every request; otherwise append the new rows
+  for (int i = static_cast<int>(s.requests.size() / s.dims()); i < static_cast<int>(s.jobs.size()); ++i) {
+    s.requests.insert(s.requests.end(), s.jobs[i].request.begin(), s.jobs[i].request.end());
   }
   for (int i = first; i < static_cast<int>(s.jobs.size()); ++i) {
     auto& deps = s.jobs[i].spec.dependencies;

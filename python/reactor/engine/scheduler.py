@@ -9,11 +9,12 @@ Times are seconds (Unix time in :mod:`reactor.jobs`); windows are UTC ``(start, 
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from reactor import _mlforge
 from reactor.engine._validate import check_finite
@@ -64,14 +65,20 @@ class NodeSpec:
     custom: Mapping[str, float] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Decision:
-    """``action`` ``"start"`` (on ``nodes``), ``"preempt"`` or ``"fail"`` (``reason`` says why)."""
+class Decision(NamedTuple):
+    """``action`` ``"start"`` (on ``nodes``), ``"preempt"`` or ``"fail"`` (``reason`` says why).
+
+    An immutable named tuple: a pass can return thousands, and a tuple is the cheapest record.
+    """
 
     action: Literal["start", "preempt", "fail"]
     job: int
     nodes: tuple[int, ...] = ()
     reason: str = ""
+
+
+# The engine hands back rows already shaped (action, job, nodes tuple, reason).
+_decision = functools.partial(tuple.__new__, Decision)
 
 
 @dataclass(frozen=True)
@@ -265,8 +272,7 @@ class Scheduler:
 
     def schedule(self, now: float) -> list[Decision]:
         """Run one pass at time ``now``; the decisions are already applied to the scheduler's state."""
-        raw = self._engine.schedule(check_finite("scheduler.schedule", "now", now))
-        return [Decision(action, job, tuple(nodes), reason) for action, job, nodes, reason in raw]
+        return list(map(_decision, self._engine.schedule(check_finite("scheduler.schedule", "now", now))))
 
     def state(self, job_id: int) -> JobState:
         """``pending``, ``running``, ``succeeded``, ``failed`` or ``cancelled``."""

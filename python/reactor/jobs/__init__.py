@@ -16,8 +16,9 @@ from __future__ import annotations
 from reactor.jobs.backoff import retry_delay
 from reactor.jobs.config import JobsSettings, QueueSettings
 from reactor.jobs.daemon import Daemon
-from reactor.jobs.executor import Executor, ExitStatus, Handle, LaunchSpec, LocalExecutor
+from reactor.jobs.executor import Executor, ExitStatus, Handle, LaunchSpec, LocalExecutor, make_executor
 from reactor.jobs.loadgate import LoadGate
+from reactor.jobs.ray_executor import RayJobsExecutor
 from reactor.jobs.store import STATES, JobRecord, JobStore
 from reactor.jobs.submit import prepare_job, submit_job
 from reactor.jobs.windows import parse_window, window_intervals
@@ -35,6 +36,8 @@ __all__ = [
     "LoadGate",
     "LocalExecutor",
     "QueueSettings",
+    "RayJobsExecutor",
+    "make_executor",
     "parse_window",
     "prepare_job",
     "retry_delay",

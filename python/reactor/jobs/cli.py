@@ -185,7 +185,17 @@ def daemon(
     config: Annotated[
         Path | None, typer.Option("--config", "-c", help="TOML/YAML file with a [jobs] table.")
     ] = None,
+    executor: Annotated[
+        str | None, typer.Option(help="'local' (subprocesses) or 'ray' (Ray Jobs); default from settings.")
+    ] = None,
+    ray_address: Annotated[
+        str | None, typer.Option(help="Ray dashboard URL for --executor ray, e.g. http://127.0.0.1:8265.")
+    ] = None,
 ) -> None:
     """Run jobs: start what the scheduler picks, watch, retry, enforce timeouts and windows."""
     settings = load_config(JobsSettings, section="jobs", path=config)
+    if executor is not None and executor not in ("local", "ray"):
+        raise InvalidArgumentError(f"[jobs.daemon] --executor must be 'local' or 'ray', got {executor!r}")
+    overrides = {"executor": executor, "ray_address": ray_address}
+    settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     Daemon(_store(), settings).run(until_idle=until_idle)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Literal
 
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -48,3 +49,9 @@ class JobsSettings(BaseSettings):
     fairshare_weight: float = Field(default=10.0, ge=0)
     tenant_weights: dict[str, float] = Field(default_factory=dict)
     queues: dict[str, QueueSettings] = Field(default_factory=dict)
+    executor: Literal["local", "ray"] = Field(
+        default="local", description="Where attempts run: subprocesses here, or Ray Jobs."
+    )
+    ray_address: str | None = Field(
+        default=None, description="Ray dashboard URL for executor 'ray', e.g. http://127.0.0.1:8265."
+    )

@@ -28,7 +28,7 @@ from reactor.engine.scheduler import JobSpec, NodeSpec, Scheduler
 from reactor.errors import ReactorError, UnavailableError
 from reactor.jobs.backoff import retry_delay
 from reactor.jobs.config import JobsSettings
-from reactor.jobs.executor import Executor, ExitStatus, Handle, LaunchSpec, LocalExecutor
+from reactor.jobs.executor import Executor, ExitStatus, Handle, LaunchSpec, make_executor
 from reactor.jobs.loadgate import LoadGate, command_probe, loadavg_probe
 from reactor.jobs.store import JobRecord, JobStore
 from reactor.jobs.windows import window_intervals
@@ -48,7 +48,9 @@ class _Running:
 
 
 class Daemon:
-    """Runs the jobs of one store. ``clock`` and ``load_probe`` are injectable for tests."""
+    """Runs the jobs of one store. ``clock`` and ``load_probe`` are injectable for tests.
+    ``executor`` defaults to the one ``settings`` names (``local``, or ``ray`` at ``ray_address``).
+    """
 
     def __init__(
         self,
@@ -61,7 +63,7 @@ class Daemon:
     ) -> None:
         self.store = store or JobStore()
         self.settings = settings or JobsSettings()
-        self.executor = executor or LocalExecutor()
+        self.executor = executor or make_executor(self.settings.executor, self.settings.ray_address)
         self.clock = clock
         self.owner = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         probe = load_probe or (
@@ -127,7 +129,10 @@ class Daemon:
             "REACTOR_JOB_ATTEMPT": str(attempt),
             "REACTOR_JOB_CHECKPOINT_DIR": str(checkpoints),
         }
-        return LaunchSpec(job.id, attempt, list(job.command), out, err, env, job.cwd)
+        return LaunchSpec(
+            job.id, attempt, list(job.command), out, err, env, job.cwd,
+            cpus=job.cpus, gpus=job.gpus, memory_mib=job.memory,
+        )  # fmt: skip
 
     def _recover(self, now: float) -> None:
         # Holding the lock proves every other owner is gone, so their leases are ours to take.

@@ -14,16 +14,19 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reactor.errors import InvalidArgumentError
 from reactor.jobs.process import is_alive, kill_group, process_start_time
 
-__all__ = ["Executor", "ExitStatus", "Handle", "LaunchSpec", "LocalExecutor"]
+__all__ = ["Executor", "ExitStatus", "Handle", "LaunchSpec", "LocalExecutor", "make_executor"]
 
 _LAUNCHER = Path(__file__).with_name("launcher.py")
 
 
 @dataclass(frozen=True)
 class LaunchSpec:
-    """One attempt to run: the command, where, with what environment, and its log files."""
+    """One attempt to run: the command, where, with what environment, and its log files.
+    ``cpus``, ``gpus`` and ``memory_mib`` are the job's request (the Ray executor passes them on).
+    """
 
     job_id: int
     attempt: int
@@ -32,6 +35,9 @@ class LaunchSpec:
     stderr: Path
     env: dict[str, str] = field(default_factory=dict)
     cwd: str | None = None
+    cpus: float = 0.0
+    gpus: float = 0.0
+    memory_mib: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -178,5 +184,31 @@ class LocalExecutor(Executor):
 
     def attach(self, ref: str, spec: LaunchSpec) -> Handle:
         """Watch an attempt by its pid, start time and exit file."""
-        data = json.loads(ref)
-        return _LocalHandle(int(data["pid"]), int(data["start_time"]), Path(data["exit_file"]), False, None)
+        try:
+            data = json.loads(ref)
+            pid, start_time, exit_file = int(data["pid"]), int(data["start_time"]), Path(data["exit_file"])
+        except (ValueError, KeyError, TypeError):
+            raise InvalidArgumentError(
+                f"[jobs.local] job {spec.job_id} attempt {spec.attempt} was not launched by the local "
+                f"executor (handle {ref!r}); restart the daemon with the executor that launched it"
+            ) from None
+        return _LocalHandle(pid, start_time, exit_file, False, None)
+
+
+def make_executor(kind: str, ray_address: str | None = None) -> Executor:
+    """The executor named ``kind``: ``"local"`` or ``"ray"`` (which needs ``ray_address``, the
+    dashboard URL, or the ``RAY_ADDRESS`` environment variable).
+    """
+    if kind == "local":
+        return LocalExecutor()
+    if kind == "ray":
+        from reactor.jobs.ray_executor import RayJobsExecutor
+
+        address = ray_address or os.environ.get("RAY_ADDRESS")
+        if not address:
+            raise InvalidArgumentError(
+                "[jobs.daemon] executor 'ray' needs ray_address "
+                "(--ray-address http://HOST:8265, or RAY_ADDRESS)"
+            )
+        return RayJobsExecutor(address)
+    raise InvalidArgumentError(f"[jobs.daemon] executor must be 'local' or 'ray', got {kind!r}")
