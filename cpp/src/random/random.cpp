@@ -8,6 +8,7 @@
 #include "mlforge/error.h"
 #include "mlforge/parallel.h"
 #include "random/box_muller.h"
+#include "random/fill.h"
 #include "random/philox.h"
 
 namespace mlforge {
@@ -28,7 +29,8 @@ constexpr std::int64_t kBatchBlocks = 64;
 // `batch_values(first_block, count, values)` writes the 4 * count values of blocks first_block ..
 // first_block + count - 1. Each element depends only on its own block, so the result does not
 // depend on the chunking or the batch boundaries.
-template <class T, class BatchValues>
+// With kAdd, each value is added to the element already there (in float64, rounded once).
+template <class T, bool kAdd, class BatchValues>
 void fill_blocks(const ArrayView& out, std::uint64_t offset, BatchValues batch_values) {
   T* data = static_cast<T*>(out.data());
   parallel_for(0, out.numel(), kFillGrain, [&](std::int64_t lo, std::int64_t hi) {
@@ -41,18 +43,24 @@ void fill_blocks(const ArrayView& out, std::uint64_t offset, BatchValues batch_v
       const std::int64_t blocks = std::min<std::int64_t>(kBatchBlocks, (lane + remaining + 3) / 4);
       batch_values(index / 4, blocks, values);
       const std::int64_t take = std::min<std::int64_t>(4 * blocks - lane, remaining);
-      for (std::int64_t k = 0; k < take; ++k) data[i + k] = static_cast<T>(values[lane + k]);
+      if constexpr (kAdd) {
+        for (std::int64_t k = 0; k < take; ++k) {
+          data[i + k] = static_cast<T>(static_cast<double>(data[i + k]) + values[lane + k]);
+        }
+      } else {
+        for (std::int64_t k = 0; k < take; ++k) data[i + k] = static_cast<T>(values[lane + k]);
+      }
       i += take;
     }
   });
 }
 
-template <class BatchValues>
+template <bool kAdd = false, class BatchValues>
 void fill_any(const ArrayView& out, std::uint64_t offset, BatchValues batch_values) {
   if (out.dtype() == DType::kFloat32) {
-    fill_blocks<float>(out, offset, batch_values);
+    fill_blocks<float, kAdd>(out, offset, batch_values);
   } else {
-    fill_blocks<double>(out, offset, batch_values);
+    fill_blocks<double, kAdd>(out, offset, batch_values);
   }
 }
 
@@ -115,6 +123,26 @@ void fill_uniform(const ArrayView& out, std::uint64_t seed, std::uint64_t stream
   });
 }
 
+namespace {
+template <bool kAdd>
+void normal_values(const ArrayView& out, std::uint64_t seed, std::uint64_t stream, std::uint64_t offset, double mean,
+                   double std) {
+  const CounterRng rng(seed, stream);
+  fill_any<kAdd>(out, offset, [&](std::uint64_t first_block, std::int64_t count, double* values) {
+    std::uint64_t words[4 * kBatchBlocks];
+    for (std::int64_t b = 0; b < count; ++b) {
+      const PhiloxBlock block = rng.block(first_block + static_cast<std::uint64_t>(b));
+      std::copy(block.begin(), block.end(), words + 4 * b);
+    }
+    box_muller_batch(words, values, 2 * count, mean, std);
+  });
+}
+}  // namespace
+
+void detail::add_normal(const ArrayView& out, std::uint64_t seed, std::uint64_t stream, double std) {
+  normal_values<true>(out, seed, stream, 0, 0.0, std);
+}
+
 void fill_normal(const ArrayView& out, std::uint64_t seed, std::uint64_t stream, std::uint64_t offset, double mean,
                  double std, Stream cuda_stream) {
   constexpr const char* op = "random.normal";
@@ -123,15 +151,7 @@ void fill_normal(const ArrayView& out, std::uint64_t seed, std::uint64_t stream,
   MLFORGE_CHECK(std::isfinite(std) && std >= 0.0, InvalidArgument, "[", op,
                 "] std must be finite and >= 0, got ", std);
   if (out.device().is_cuda()) return detail::cuda::fill_normal(out, seed, stream, offset, mean, std, cuda_stream);
-  const CounterRng rng(seed, stream);
-  fill_any(out, offset, [&](std::uint64_t first_block, std::int64_t count, double* values) {
-    std::uint64_t words[4 * kBatchBlocks];
-    for (std::int64_t b = 0; b < count; ++b) {
-      const PhiloxBlock block = rng.block(first_block + static_cast<std::uint64_t>(b));
-      std::copy(block.begin(), block.end(), words + 4 * b);
-    }
-    box_muller_batch(words, values, 2 * count, mean, std);
-  });
+  normal_values<false>(out, seed, stream, offset, mean, std);
 }
 
 }  // namespace mlforge
