@@ -79,7 +79,7 @@ void init_privacy(py::module_& m) {
       "out += stddev * N(0, 1) from Philox (seed, stream=round), in place.");
   m.def(
       "adaptive_clip_update",
-      [](double clip_norm, std::int64_t unclipped, std::int64_t num_clients, double target_quantile,
+      [](double clip_norm, std::int64_t unclipped, double num_clients, double target_quantile,
          double learning_rate, double count_noise) {
         return as_tuple(mlforge::adaptive_clip_update(clip_norm, unclipped, num_clients, target_quantile,
                                                       learning_rate, count_noise));

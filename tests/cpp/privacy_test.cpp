@@ -129,7 +129,8 @@ TEST(AdaptiveClipping, FollowsAndrewEtAl) {
   const auto noisy = mlforge::adaptive_clip_update(1.0, 3, 10, 0.5, 0.2, 1.5);
   EXPECT_DOUBLE_EQ(noisy.noisy_fraction, 0.45);
   EXPECT_DOUBLE_EQ(noisy.clip_norm, std::exp(-0.2 * (0.45 - 0.5)));
-  EXPECT_THROW(mlforge::adaptive_clip_update(1.0, 11, 10, 0.5, 0.2, 0.0), mlforge::InvalidArgument);
+  EXPECT_THROW(mlforge::adaptive_clip_update(1.0, -1, 10, 0.5, 0.2, 0.0), mlforge::InvalidArgument);
+  EXPECT_THROW(mlforge::adaptive_clip_update(1.0, 1, 0.0, 0.5, 0.2, 0.0), mlforge::InvalidArgument);
   EXPECT_THROW(mlforge::adaptive_clip_update(1.0, 1, 10, 1.5, 0.2, 0.0), mlforge::InvalidArgument);
 
   std::vector<double> norms = {0.5, 1.0, 1.5, 3.0};  // <= C: 0.5 and 1.0 (inclusive)

@@ -144,7 +144,12 @@ def test_adaptive_noise_multiplier_and_errors():
         engine.adaptive_noise_multiplier(2.0, 1.0)
     with pytest.raises(InvalidArgumentError, match=r"norms\[1\] must be finite"):
         engine.adaptive_clip_step(np.array([1.0, np.nan]), clip_norm=1.0, count_stddev=0.1, seed=0, round=0)
-    with pytest.raises(InvalidArgumentError, match=r"unclipped must be in \[0, num_clients=3\]"):
-        engine.adaptive_clip_update(1.0, 4, 3)
+    with pytest.raises(InvalidArgumentError, match="unclipped must be a non-negative integer"):
+        engine.adaptive_clip_update(1.0, -1, 3)
+    with pytest.raises(InvalidArgumentError, match="num_clients must be finite and > 0"):
+        engine.adaptive_clip_update(1.0, 1, 0.0)
+    # Poisson sampling: the denominator is the expected count q * N, which a round may exceed.
+    step = engine.adaptive_clip_update(1.0, 14, 12.5, target_quantile=0.5, learning_rate=0.2)
+    assert step.clip_norm == pytest.approx(math.exp(-0.2 * (14 / 12.5 - 0.5)))
     with pytest.raises(InvalidArgumentError, match="clip_norm"):
         engine.adaptive_clip_update(-1.0, 1, 3)

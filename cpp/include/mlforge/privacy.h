@@ -68,10 +68,12 @@ struct AdaptiveClipResult {
   std::int64_t unclipped;   ///< b
 };
 
-/// The pure formula: C * exp(-eta_C * (b_bar - gamma)) with b_bar = (unclipped + count_noise) / m.
-/// count_noise is the already-drawn N(0, sigma_b^2) sample. Throws InvalidArgument for C <= 0,
-/// m < 1, unclipped outside [0, m], gamma outside [0, 1], eta_C < 0, or any non-finite input.
-MLFORGE_API AdaptiveClipResult adaptive_clip_update(double clip_norm, std::int64_t unclipped, std::int64_t num_clients,
+/// The pure formula: C * exp(-eta_C * (b_bar - gamma)) with b_bar = (unclipped + count_noise) / m,
+/// where m is the round's number of clients or, under Poisson sampling, its expectation q * N (so it
+/// need not be an integer, and unclipped may exceed it). count_noise is the already-drawn
+/// N(0, sigma_b^2) sample. Throws InvalidArgument for C <= 0, m <= 0, unclipped < 0, gamma outside
+/// [0, 1], eta_C < 0, or any non-finite input.
+MLFORGE_API AdaptiveClipResult adaptive_clip_update(double clip_norm, std::int64_t unclipped, double num_clients,
                                                     double target_quantile, double learning_rate, double count_noise);
 
 /// One round of adaptive clipping from the norms of this round's updates (norms [m] float64, e.g.

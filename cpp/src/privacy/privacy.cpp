@@ -164,20 +164,20 @@ void add_gaussian_noise(const ArrayView& out, double stddev, std::uint64_t seed,
   detail::add_normal(out, seed, round, stddev);
 }
 
-AdaptiveClipResult adaptive_clip_update(double clip_norm, std::int64_t unclipped, std::int64_t num_clients,
+AdaptiveClipResult adaptive_clip_update(double clip_norm, std::int64_t unclipped, double num_clients,
                                         double target_quantile, double learning_rate, double count_noise) {
   constexpr const char* op = "privacy.adaptive_clip_update";
   require_bound(op, "clip_norm", clip_norm);
-  MLFORGE_CHECK(num_clients >= 1, InvalidArgument, "[", op, "] num_clients must be >= 1, got ", num_clients);
-  MLFORGE_CHECK(unclipped >= 0 && unclipped <= num_clients, InvalidArgument, "[", op,
-                "] unclipped must be in [0, num_clients=", num_clients, "], got ", unclipped);
+  MLFORGE_CHECK(std::isfinite(num_clients) && num_clients > 0.0, InvalidArgument, "[", op,
+                "] num_clients must be finite and > 0, got ", num_clients);
+  MLFORGE_CHECK(unclipped >= 0, InvalidArgument, "[", op, "] unclipped must be >= 0, got ", unclipped);
   MLFORGE_CHECK(std::isfinite(target_quantile) && target_quantile >= 0.0 && target_quantile <= 1.0, InvalidArgument,
                 "[", op, "] target_quantile must be in [0, 1], got ", target_quantile);
   MLFORGE_CHECK(std::isfinite(learning_rate) && learning_rate >= 0.0, InvalidArgument, "[", op,
                 "] learning_rate must be finite and >= 0, got ", learning_rate);
   MLFORGE_CHECK(std::isfinite(count_noise), InvalidArgument, "[", op, "] count_noise must be finite, got ",
                 count_noise);
-  const double fraction = (static_cast<double>(unclipped) + count_noise) / static_cast<double>(num_clients);
+  const double fraction = (static_cast<double>(unclipped) + count_noise) / num_clients;
   const double next = clip_norm * std::exp(-learning_rate * (fraction - target_quantile));
   MLFORGE_CHECK(std::isfinite(next) && next > 0.0, InvalidArgument, "[", op, "] the update C * exp(-", learning_rate,
                 " * (", fraction, " - ", target_quantile, ")) from C=", clip_norm,

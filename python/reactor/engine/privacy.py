@@ -106,13 +106,14 @@ def add_gaussian_noise(out: Any, stddev: float, *, seed: int, round: int) -> Non
 def adaptive_clip_update(
     clip_norm: float,
     unclipped: int,
-    num_clients: int,
+    num_clients: float,
     *,
     target_quantile: float = 0.5,
     learning_rate: float = 0.2,
     count_noise: float = 0.0,
 ) -> AdaptiveClip:
-    """The pure geometric update ``C * exp(-eta_C * (b_bar - gamma))``, ``b_bar = (b + noise) / m``.
+    """The pure geometric update ``C * exp(-eta_C * (b_bar - gamma))``, ``b_bar = (b + noise) / m``,
+    with ``m = num_clients`` the round's clients or their expectation under Poisson sampling.
 
     ``count_noise`` is an already-drawn ``N(0, sigma_b^2)`` sample (0 for the noiseless rule).
     """
@@ -120,7 +121,7 @@ def adaptive_clip_update(
     result = _mlforge.adaptive_clip_update(
         check_finite(op, "clip_norm", clip_norm),
         check_count(op, "unclipped", unclipped),
-        check_count(op, "num_clients", num_clients),
+        check_finite(op, "num_clients", num_clients),
         check_finite(op, "target_quantile", target_quantile),
         check_finite(op, "learning_rate", learning_rate),
         check_finite(op, "count_noise", count_noise),

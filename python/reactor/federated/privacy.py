@@ -43,6 +43,8 @@ import numpy as np
 import numpy.typing as npt
 
 from reactor import engine
+from reactor.engine import privacy as engine_privacy
+from reactor.engine.privacy import adaptive_noise_multiplier
 from reactor.errors import InvalidArgumentError, UnavailableError
 
 __all__ = [
@@ -165,20 +167,6 @@ def gaussian_noise(dim: int, std: float, *, seed: int, round_index: int) -> npt.
     return engine.normal(dim, seed=seed, stream=round_index, std=float(std), dtype=np.float32)
 
 
-def adaptive_noise_multiplier(noise_multiplier: float, count_stddev: float) -> float:
-    """Andrew et al. 2021: ``z_delta = (z^-2 - (2 sigma_b)^-2)^(-1/2)``, the update noise that keeps
-    the total noise multiplier at ``z`` once the clipped count also gets ``N(0, sigma_b^2)``.
-    """
-    z = _positive("noise_multiplier", noise_multiplier)
-    sigma_b = _positive("count_stddev", count_stddev)
-    if 2.0 * sigma_b <= z:
-        raise InvalidArgumentError(
-            f"[federated.privacy] adaptive clipping needs 2 * count_stddev > noise_multiplier, got "
-            f"count_stddev={sigma_b} and noise_multiplier={z} (raise count_stddev or clients per round)"
-        )
-    return (z**-2 - (2.0 * sigma_b) ** -2) ** -0.5
-
-
 class AdaptiveClipping:
     """Geometric quantile tracking of the clip norm (Andrew et al. 2021).
 
@@ -199,9 +187,16 @@ class AdaptiveClipping:
         self.learning_rate = _positive("learning_rate", learning_rate)
 
     def update(self, unclipped_count: int, denominator: float, noise: float = 0.0) -> float:
-        """One step of the geometric update; returns the new clip norm."""
-        b_bar = (unclipped_count + noise) / _positive("denominator", denominator)
-        self.clip_norm *= math.exp(-self.learning_rate * (b_bar - self.target_quantile))
+        """One step of the geometric update (in the engine); returns the new clip norm."""
+        step = engine_privacy.adaptive_clip_update(
+            self.clip_norm,
+            unclipped_count,
+            denominator,
+            target_quantile=self.target_quantile,
+            learning_rate=self.learning_rate,
+            count_noise=noise,
+        )
+        self.clip_norm = step.clip_norm
         return self.clip_norm
 
     def state_dict(self) -> dict[str, float]:

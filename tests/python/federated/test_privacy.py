@@ -123,7 +123,7 @@ def test_adaptive_clipping_update_matches_hand_computation():
     again = clip.update(10, 10)
     assert again == pytest.approx(new * math.exp(-0.2 * (1.0 - 0.5)))
     assert adaptive_noise_multiplier(0.5, 0.5) == pytest.approx((0.5**-2 - 1.0**-2) ** -0.5)
-    with pytest.raises(InvalidArgumentError, match="2 \\* count_stddev > noise_multiplier"):
+    with pytest.raises(InvalidArgumentError, match="count_stddev must exceed noise_multiplier / 2"):
         adaptive_noise_multiplier(1.0, 0.5)
 
 

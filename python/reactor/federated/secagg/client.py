@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from reactor.errors import InvalidArgumentError
-from reactor.federated.secagg import backend, crypto
+from reactor.federated.secagg import crypto, masking
 from reactor.federated.secagg.errors import ProtocolViolationError, SecAggAbortError
 from reactor.federated.secagg.messages import (
     AdvertiseKeys,
@@ -226,8 +226,8 @@ class SecAggClient:
         self._peers = peers
         assert self._seed is not None
         length = setup.vector_length
-        masked, _ = backend.quantize(self._update, setup.clip, setup.num_clients)
-        backend.add_mod(masked, backend.expand_mask(self._seed, length), 1)
+        masked, _ = masking.quantize(self._update, setup.clip, setup.num_clients)
+        masking.add_mod(masked, masking.expand_mask(self._seed, length), 1)
         for peer in sorted(peers):
             seed = crypto.agree(
                 self._mask_key,
@@ -235,7 +235,7 @@ class SecAggClient:
                 purpose=_MASK_PURPOSE,
                 session_id=setup.session_id,
             )
-            backend.add_mod(masked, backend.expand_mask(seed, length), pairwise_sign(self.client_id, peer))
+            masking.add_mod(masked, masking.expand_mask(seed, length), pairwise_sign(self.client_id, peer))
         self._stage = _Stage.MASKED
         return MaskedInput(sender=self.client_id, masked=masked)
 

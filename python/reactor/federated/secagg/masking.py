@@ -1,8 +1,9 @@
 """Mask arithmetic for secure aggregation: PRG expansion, sums mod 2^32, fixed-point quantization.
 
-This is the numpy + ``cryptography`` implementation. The protocol reaches it only through
-:mod:`reactor.federated.secagg.backend` (four functions), so the engine's native version can replace it
-by changing the one import there.
+The arithmetic runs in the MLForge engine (:mod:`reactor.engine.secure_agg`: vectorised ChaCha20,
+modular sums and fixed-point encoding, GIL released); this module fixes the conventions the protocol
+relies on and validates its inputs. The tests check the keystream against RFC 8439 and against the
+``cryptography`` package.
 
 **Mask expansion (PRG).** ``expand_mask(seed, length)`` is the ChaCha20 keystream of RFC 8439 with
 
@@ -33,8 +34,8 @@ import numbers
 
 import numpy as np
 import numpy.typing as npt
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
 
+from reactor.engine import secure_agg as _engine
 from reactor.errors import InvalidArgumentError
 
 __all__ = ["MAX_LEVEL", "add_mod", "dequantize", "expand_mask", "quantize"]
@@ -76,15 +77,9 @@ def expand_mask(
             f"[secagg.expand_mask] length={length} would wrap the 32-bit block counter "
             f"(starting at {counter})"
         )
-    out = np.empty(int(length), dtype="<u4")
-    if length:
-        cipher = Cipher(
-            algorithms.ChaCha20(bytes(seed), int(counter).to_bytes(4, "little") + bytes(nonce)), None
-        )
-        encryptor = cipher.encryptor()
-        # keystream XOR zeros = keystream, written straight into the result's buffer
-        encryptor.update_into(bytes(4 * int(length)), memoryview(out).cast("B"))
-    return out.astype(np.uint32, copy=False)
+    out = np.empty(int(length), dtype=np.uint32)
+    _engine.expand_mask_into(out, bytes(seed), counter=int(counter), nonce=bytes(nonce))
+    return out
 
 
 def _check_u32_vector(name: str, value: object) -> npt.NDArray[np.uint32]:
@@ -111,12 +106,9 @@ def add_mod(acc: npt.NDArray[np.uint32], mask: npt.NDArray[np.uint32], sign: int
         raise InvalidArgumentError(f"[secagg.add_mod] acc has shape {acc.shape} but mask has {mask.shape}")
     if not acc.flags.writeable:
         raise InvalidArgumentError("[secagg.add_mod] acc must be writable")
-    if sign == 1:
-        np.add(acc, mask, out=acc)
-    elif sign == -1:
-        np.subtract(acc, mask, out=acc)
-    else:
+    if sign not in (1, -1):
         raise InvalidArgumentError(f"[secagg.add_mod] sign must be +1 or -1, got {sign!r}")
+    _engine.add_mod(acc, mask, int(sign))
     return acc
 
 
@@ -157,19 +149,18 @@ def quantize(update: npt.ArrayLike, clip: float, num_clients: int) -> tuple[npt.
     if not finite.all():
         bad = int(np.flatnonzero(~finite)[0])
         raise InvalidArgumentError(f"[secagg.quantize] update[{bad}] = {x[bad]} is not finite")
-    max_level = MAX_LEVEL // k
-    scale = max_level / float(clip)
-    q = np.rint(np.clip(x.astype(np.float64, copy=False), -clip, clip) * scale)
-    np.clip(q, -max_level, max_level, out=q)
-    return q.astype(np.int32).view(np.uint32), scale
+    levels = MAX_LEVEL // k
+    encoded = _engine.quantize(
+        np.ascontiguousarray(x), clip=float(clip), num_clients=k, levels=levels, out_of_range="clip"
+    )
+    return encoded, levels / float(clip)
 
 
 def dequantize(total: npt.NDArray[np.uint32], scale: float, num_clients: int) -> npt.NDArray[np.float64]:
     """Decode a mod-2^32 sum of ``num_clients`` encoded updates back to floats (float64).
 
     The signed encoding needs no offset correction, so ``num_clients`` (the number of updates in
-    ``total``, ``>= 1``) is only validated; it is part of the interface so that a backend with an
-    offset encoding has what it needs.
+    ``total``, ``>= 1``) is only validated.
     """
     t = np.asarray(total)
     if t.dtype != np.uint32 or t.ndim != 1:

@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from reactor.errors import InvalidArgumentError
-from reactor.federated.secagg import backend, crypto
+from reactor.federated.secagg import crypto, masking
 from reactor.federated.secagg.client import check_client_id, pairwise_sign
 from reactor.federated.secagg.errors import ProtocolViolationError, SecAggAbortError
 from reactor.federated.secagg.graph import Graph, GraphKind, build_graph
@@ -155,8 +155,8 @@ class SecAggServer:
         self.clip = float(clip)
         self.graph: Graph = adjacency
         self.session_id = os.urandom(16)
-        # the clients' quantization scale, from the same backend they use (public: depends on clip, n)
-        self.scale: float = backend.quantize(np.zeros(1), self.clip, n)[1]
+        # the clients' quantization scale, from the same masking module they use (public: depends on clip, n)
+        self.scale: float = masking.quantize(np.zeros(1), self.clip, n)[1]
         self._next_round = 0
         self._public_keys: dict[int, AdvertiseKeys] = {}
         self.u1: frozenset[int] = frozenset()
@@ -290,7 +290,7 @@ class SecAggServer:
                     f"[secagg.server.{name}] client {m.sender} sent a masked input that is not a uint32 "
                     f"vector of length {self.vector_length}"
                 )
-            backend.add_mod(self._sum, y, 1)
+            masking.add_mod(self._sum, y, 1)
             senders.add(m.sender)
         self.u3 = frozenset(senders)
         self._check_threshold(name, len(self.u3), len(self.u2))
@@ -372,18 +372,18 @@ class SecAggServer:
                     purpose=_MASK_PURPOSE,
                     session_id=self.session_id,
                 )
-                backend.add_mod(total, backend.expand_mask(seed, length), -pairwise_sign(w, v))
+                masking.add_mod(total, masking.expand_mask(seed, length), -pairwise_sign(w, v))
             del secret_key
         for w in sorted(seed_shares):
-            backend.add_mod(
+            masking.add_mod(
                 total,
-                backend.expand_mask(reconstruct_secret(seed_shares[w], self.share_threshold), length),
+                masking.expand_mask(reconstruct_secret(seed_shares[w], self.share_threshold), length),
                 -1,
             )
         self._next_round = 4
         included = tuple(sorted(self.u3))
         return ServerOutput(
-            total=backend.dequantize(total, self.scale, len(included)),
+            total=masking.dequantize(total, self.scale, len(included)),
             total_quantized=total.copy(),
             scale=self.scale,
             included=included,
