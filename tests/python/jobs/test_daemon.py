@@ -18,7 +18,8 @@ class FakeClock:
         return self.now
 
 
-def tick_until(daemon: Daemon, predicate, timeout: float = 10.0) -> None:
+def tick_until(daemon: Daemon, predicate, timeout: float = 60.0) -> None:
+    # Generous: on a loaded 2-core CI machine a subprocess may take seconds to start or stop.
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, "condition not reached in time"

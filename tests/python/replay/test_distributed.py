@@ -227,14 +227,6 @@ def test_errors_and_limits():
 
 
 # ------------------------------------------------------------------------------- Ray
-@pytest.fixture(scope="module")
-def ray_cluster():
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
-
-
 @pytest.mark.ray
 def test_ray_shards_merge_samples_with_global_weights(ray_cluster):
     replay = merged_replay("ray", actor_options={"num_cpus": 0})
