@@ -60,8 +60,18 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from dedupbench.config import NGRAM, NUM_PERM, PEERS, RESULTS, TARGETS, THRESHOLD, full_config, quick_config
-from dedupbench.host import machine, versions
+from benchkit import machine, versions
+from dedupbench.config import (
+    NGRAM,
+    NUM_PERM,
+    PEERS,
+    RESULTS,
+    TARGETS,
+    THRESHOLD,
+    VERSION_DISTS,
+    full_config,
+    quick_config,
+)
 from dedupbench.memory import memory_child
 from dedupbench.peers import load_peers
 from dedupbench.report import markdown
@@ -131,7 +141,7 @@ def main() -> None:
             "threshold": THRESHOLD,
         },
         "machine": mach,
-        "versions": versions(),
+        "versions": versions(*VERSION_DISTS),
         "unavailable": unavailable,
         "targets": TARGETS,
         **body,

@@ -46,18 +46,20 @@ import gc
 import json
 import math
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from benchkit import machine, versions
+from benchkit import reset_peak as _reset_peak
+from benchkit import status_bytes as _status_bytes
 
 SEED = 2026
 RULES = ("fedavg", "median", "trimmed_mean", "krum", "multi_krum", "bulyan")
@@ -128,24 +130,6 @@ def layer_views(row: np.ndarray, shapes: list[tuple[int, ...]]) -> list[np.ndarr
         out.append(row[start : start + size].reshape(shape))
         start += size
     return out
-
-
-# ------------------------------------------------------------------------------------ memory
-def _status_bytes(field: str) -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no {field} in /proc/self/status")
-
-
-def _reset_peak() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        return False
-    return True
 
 
 # ------------------------------------------------------------------------------- the calls
@@ -344,27 +328,6 @@ def read_bandwidth(rows: np.ndarray, repeats: int = 5) -> dict[str, float]:
 
 
 # ------------------------------------------------------------------------------------ report
-def versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for dist in ("reactor", "numpy", "flwr"):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            out[dist] = "not installed"
-    return out
-
-
-def machine() -> dict[str, Any]:
-    cpu = platform.processor() or "unknown"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
-    except OSError:
-        pass
-    env = {k: v for k, v in os.environ.items() if k.startswith(("OPENBLAS", "OMP_", "MKL_", "REACTOR_NUM"))}
-    return {"cpu": cpu, "cpus": os.cpu_count(), "loadavg_start": list(os.getloadavg()), "env": env}
-
-
 def med(values: list[float] | None) -> float | None:
     return statistics.median(values) if values else None
 
@@ -592,8 +555,8 @@ def main() -> None:
         "dim": cfg.dim,
         "m": cfg.m,
         "input_bytes": 4 * cfg.clients * cfg.dim,
-        "versions": versions(),
-        "machine": machine(),
+        "versions": versions("reactor", "numpy", "flwr"),
+        "machine": machine(env_prefixes=("OPENBLAS", "OMP_", "MKL_", "REACTOR_NUM")),
         "runs": {"reactor": {}, "flower": {}},
     }
     t_start = time.perf_counter()

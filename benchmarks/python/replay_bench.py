@@ -51,7 +51,6 @@ import importlib.util
 import json
 import logging
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -60,11 +59,12 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from benchkit import fmt, machine, reset_peak, status_bytes, versions
 
 ALPHA, BETA, BATCH = 0.6, 0.4, 256
 FILL_BATCH = 1_000
@@ -78,6 +78,7 @@ SPEC = {
 }
 PAYLOAD_BYTES = 4 * OBS_DIM + 8 + 4 + 4 * OBS_DIM + 1  # 77 bytes of fields per transition
 LIBRARIES = ("reactor", "cpprb", "torchrl")
+VERSION_DISTS = ("reactor", "numpy", "cpprb", "torch", "torchrl", "tensordict")  # recorded with each run
 LABELS = {
     "reactor": "reactor `ReplayBuffer`",
     "cpprb": "cpprb `PrioritizedReplayBuffer`",
@@ -432,25 +433,6 @@ def reactor_checkpoint(buf: Any) -> dict[str, float]:
 
 
 # -------------------------------------------------------------------------------------- memory
-def _status_bytes(field: str) -> int:
-    """A ``/proc/self/status`` memory field (``VmRSS``, ``VmHWM``) in bytes."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no {field} in /proc/self/status")
-
-
-def _reset_peak() -> bool:
-    """Reset the kernel's RSS high-water mark (VmHWM); False where that is not allowed."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        return False
-    return True
-
-
 def rss_child(name: str, capacity: int, fill_batches: int, ext: str | None) -> dict[str, float]:
     """(In a fresh process.) RSS growth of building and filling one library's buffer."""
     if name == "torchrl" and (err := load_torchrl(ext)):
@@ -462,14 +444,14 @@ def rss_child(name: str, capacity: int, fill_batches: int, ext: str | None) -> d
     elif name == "cpprb":
         import cpprb  # noqa: F401
     gc.collect()
-    before = _status_bytes("VmRSS")
-    peak_reset = _reset_peak()
+    before = status_bytes("VmRSS")
+    peak_reset = reset_peak()
     ad.build(capacity)
     returned = [ad.extend(source[i & 3]) for i in range(fill_batches)]
     del returned
     gc.collect()
-    after = _status_bytes("VmRSS")
-    peak = _status_bytes("VmHWM")
+    after = status_bytes("VmRSS")
+    peak = status_bytes("VmHWM")
     items = min(capacity, fill_batches * FILL_BATCH)
     out = {"rss_growth_bytes": float(after - before), "rss_bytes_per_item": (after - before) / items}
     if peak_reset:
@@ -489,41 +471,6 @@ def measure_rss(name: str, cfg: Config, ext: str | None) -> dict[str, float] | s
 
 
 # ------------------------------------------------------------------------------------- reports
-def versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for dist in ("reactor", "numpy", "cpprb", "torch", "torchrl", "tensordict"):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            out[dist] = "not installed"
-    return out
-
-
-def machine() -> dict[str, Any]:
-    cpu = platform.processor() or "unknown"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
-    except OSError:
-        pass
-    return {"cpu": cpu, "cpus": os.cpu_count(), "loadavg_start": list(os.getloadavg())}
-
-
-def fmt(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    a = abs(value)
-    if a >= 1e6:
-        return f"{value / 1e6:.2f}M"
-    if a >= 1e4:
-        return f"{value / 1e3:.0f}k"
-    if a >= 100:
-        return f"{value:,.0f}"
-    if a >= 1:
-        return f"{value:.2f}"
-    return f"{value:.3g}"
-
-
 def summarize(runs: list[dict[str, float]]) -> dict[str, dict[str, float]]:
     keys = runs[0].keys() if runs else []
     out = {}
@@ -754,7 +701,7 @@ def main() -> None:
         "config": asdict(cfg),
         "workload": {"alpha": ALPHA, "beta": BETA, "batch": BATCH, "fill_batch": FILL_BATCH, "spec": SPEC},
         "machine": mach,
-        "versions": versions(),
+        "versions": versions(*VERSION_DISTS),
         "torchrl_extension": _TORCHRL.get("ext", "n/a"),
         "libraries": libs,
         "unavailable": unavailable,

@@ -10,6 +10,7 @@ NUM_PERM, NGRAM, THRESHOLD, SEED = 128, 5, 0.8, 0  # SEED: the MinHash seed of e
 BANDS, ROWS = 9, 13  # datasketch's MinHashLSH(threshold=0.8, num_perm=128)
 RENSA_BANDS = 8  # rensa needs num_perm % bands == 0: 8 x 16
 PEERS = ("datasketch", "rensa")
+VERSION_DISTS = ("reactor", "numpy", "datasketch", "xxhash", "rensa", "psutil")  # recorded with each run
 TARGETS = {
     "signatures_docs_per_cpu_s": 100_000.0,
     "two_thread_cpu_efficiency": 0.85,

@@ -1,23 +1,8 @@
-"""Markdown formatting helpers: numbers, ratios, verdicts, tables and throughput lookups."""
+"""Markdown formatting helpers: ratios, verdicts, tables and throughput lookups (numbers: ``benchkit``)."""
 
 from __future__ import annotations
 
 from typing import Any
-
-
-def fmt(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    a = abs(value)
-    if a >= 1e6:
-        return f"{value / 1e6:.2f}M"
-    if a >= 1e4:
-        return f"{value / 1e3:.0f}k"
-    if a >= 100:
-        return f"{value:,.0f}"
-    if a >= 1:
-        return f"{value:.2f}"
-    return f"{value:.3g}"
 
 
 def pct(value: float | None) -> str:

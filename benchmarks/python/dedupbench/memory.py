@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from benchkit import reset_peak, status_bytes
 from dedupbench.config import BANDS, NGRAM, NUM_PERM, RENSA_BANDS, ROWS, SEED, THRESHOLD
 from dedupbench.corpus import make_corpus
 from dedupbench.reactor_side import reactor_sign_sets
@@ -18,21 +19,12 @@ from dedupbench.shingling import shingle_bytes, shingle_strs
 ENTRY = Path(__file__).resolve().parents[1] / "dedup_bench.py"  # the script whose ``--_child`` runs a spec
 
 
-def proc_status_bytes(field: str) -> int:
-    """A ``/proc/self/status`` memory field (``VmRSS``, ``VmHWM``) in bytes."""
-    with open("/proc/self/status", encoding="ascii") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no {field} in /proc/self/status")
-
-
 def rss_bytes() -> int:
     """Resident set size now (psutil when installed, else /proc)."""
     try:
         import psutil
     except ImportError:
-        return proc_status_bytes("VmRSS")
+        return status_bytes("VmRSS")
     return int(psutil.Process().memory_info().rss)
 
 
@@ -44,16 +36,6 @@ def trim_heap() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass
-
-
-def reset_peak() -> bool:
-    """Reset the kernel's RSS high-water mark (VmHWM); False where that is not allowed."""
-    try:
-        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
-            f.write("5")
-    except OSError:
-        return False
-    return True
 
 
 def build_for_memory(system: str, texts: Sequence[str]) -> tuple[Any, dict[str, float]]:
@@ -111,7 +93,7 @@ def memory_child(system: str, sizes: dict[str, int]) -> dict[str, float]:
     kept, extra = build_for_memory(system, texts)
     gc.collect()
     trim_heap()
-    after, peak = rss_bytes(), proc_status_bytes("VmHWM")
+    after, peak = rss_bytes(), status_bytes("VmHWM")
     n = len(texts)
     out = {
         "docs": float(n),

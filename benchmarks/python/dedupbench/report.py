@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from benchkit import fmt
 from dedupbench.config import BANDS, NGRAM, NUM_PERM, PEERS, RENSA_BANDS, ROWS, THRESHOLD
-from dedupbench.formatting import fmt, pct, rate, ratio, table
+from dedupbench.formatting import pct, rate, ratio, table
 from dedupbench.scale import SCALE_EDIT
 from dedupbench.targets import target_rows
 

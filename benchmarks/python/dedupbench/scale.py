@@ -10,9 +10,10 @@ from typing import Any
 
 import numpy as np
 
+from benchkit import reset_peak, status_bytes
 from dedupbench.config import NUM_PERM, THRESHOLD
 from dedupbench.corpus import CORPUS_SEED, make_vocab, zipf_draw
-from dedupbench.memory import proc_status_bytes, reset_peak, rss_bytes
+from dedupbench.memory import rss_bytes
 from dedupbench.timing import Stopwatch
 
 SCALE_WORDS, SCALE_DUP_FRAC, SCALE_EDIT, SCALE_CHUNK = 215, 0.05, 0.02, 20_000
@@ -86,7 +87,7 @@ def scale_child(n: int, verifies: Sequence[str]) -> dict[str, Any]:
             exact = watch.run("exact", lambda: exact_duplicates(texts))
             near = watch.run("near", lambda v=verify: near_duplicates(texts, THRESHOLD, verify=v))
             rec = watch.totals()
-            rec["peak_rss_bytes"] = proc_status_bytes("VmHWM") if peak_reset else None
+            rec["peak_rss_bytes"] = status_bytes("VmHWM") if peak_reset else None
             rec["exact_removed"] = int(n - len(np.unique(exact)))
             rec["near_removed"] = int(n - len(np.unique(near)))
             out[verify] = rec

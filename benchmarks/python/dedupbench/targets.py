@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from benchkit import fmt
 from dedupbench.config import BANDS, ROWS, TARGETS
-from dedupbench.formatting import fmt, pct, rate, verdict
+from dedupbench.formatting import pct, rate, verdict
 
 
 def target_rows(res: dict[str, Any]) -> list[list[str]]:
