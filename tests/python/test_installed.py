@@ -64,3 +64,14 @@ def test_wheel_installs_into_a_fresh_virtualenv(tmp_path):
     )
     assert quickstart.returncode != 0
     assert "pip install 'reactor[train]'" in quickstart.stderr
+
+
+def test_the_cli_imports_no_optional_dependency(tmp_path):
+    """A base install (no extras) must run `reactor`: optional packages load only where used."""
+    optional = ["cryptography", "opacus", "flwr", "ray", "torch", "pyarrow", "datasets", "transformers"]
+    probe = f"import sys, reactor.cli; print([m for m in {optional!r} if m in sys.modules])"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -10,6 +10,8 @@ aggregation protocol (:mod:`reactor.federated.secagg`) and an in-process simulat
 
 from __future__ import annotations
 
+from typing import Any
+
 from reactor.federated.aggregate import RULES, aggregate
 from reactor.federated.attacks import LabelFlipDataset, apply_attack
 from reactor.federated.config import FLSimulationConfig, load_fl_config
@@ -22,16 +24,24 @@ from reactor.federated.sampling import (
     UniformSampler,
     WeightedSampler,
 )
-from reactor.federated.secagg import (
-    DropoutPlan,
-    SecAggAbortError,
-    SecureSumResult,
-    run_secure_aggregation,
-    secure_sum,
-)
 from reactor.federated.server_optimizer import ServerOptimizer
 from reactor.federated.simulation import SimulationResult, run_simulation
 from reactor.federated.streaming import StreamingAggregator
+
+# Secure aggregation needs the optional `cryptography` package (pip install ".[federated]"), so its
+# names load on first use rather than with the package.
+_SECAGG_NAMES = frozenset(
+    {"DropoutPlan", "SecAggAbortError", "SecureSumResult", "run_secure_aggregation", "secure_sum"}
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SECAGG_NAMES:
+        from reactor.federated import secagg
+
+        return getattr(secagg, name)
+    raise AttributeError(f"module 'reactor.federated' has no attribute {name!r}")
+
 
 __all__ = [
     "RULES",
