@@ -243,6 +243,12 @@ void pairwise_sq_distances(const std::vector<ArrayView>& rows, const ArrayView& 
       for (std::int64_t start = lo; start < hi; start += kTileColumns) {
         const std::int64_t width = std::min(kTileColumns, hi - start);
         centre_tile(tile.get(), start, width, row(central) + start);
+        // The next tile's K row segments are K separate streams, too many for the hardware
+        // prefetchers: fetch them into L2 while this tile's Gram (compute-bound) runs.
+        const std::int64_t next = start + kTileColumns, next_width = std::min(kTileColumns, hi - next);
+        for (std::int64_t r = 0; r < k && next_width > 0; ++r) {
+          for (std::int64_t c = 0; c < next_width; c += 16) __builtin_prefetch(row(r) + next + c, 0, 2);
+        }
         gram_tile(tile.get(), rows4, gram);
       }
     }
