@@ -146,3 +146,25 @@ def test_bad_updates_name_the_client():
         aggregate(x)
     with pytest.raises(InvalidArgumentError, match=r"updates\[1\]: expected a vector of length 3"):
         aggregate([np.zeros(3, np.float32), np.zeros(4, np.float32)])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("rule", ["fedavg", "median", "krum"])
+def test_non_finite_update_is_named_even_with_zero_weight(bad, rule):
+    # FedAvg checks the finiteness of its result instead of making a separate pass over the
+    # inputs: a NaN/inf must still be caught when its client's weight is 0 (0 * inf = NaN).
+    x = _updates()
+    x[6, 3] = bad
+    x[9, 0] = bad
+    w = np.ones(len(x))
+    w[6] = 0.0
+    params = {"f": 1} if rule == "krum" else {}
+    with pytest.raises(InvalidArgumentError, match=r"updates\[6\] contains NaN or infinite values"):
+        aggregate(x, w, rule=rule, **params)
+
+
+def test_fedavg_of_finite_extremes_is_not_mistaken_for_bad_input():
+    x = np.full((4, 5), np.finfo(np.float32).max, dtype=np.float32)
+    x[1] = -np.finfo(np.float32).max
+    got = aggregate(x, [1.0, 0.0, 2.0, 3.0])
+    np.testing.assert_array_equal(got, np.full(5, np.finfo(np.float32).max, dtype=np.float32))

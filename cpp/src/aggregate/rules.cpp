@@ -3,12 +3,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <string>
 #include <vector>
 
 #include "kernels/checks.h"
 #include "kernels/coordinates.h"
+#include "kernels/lane_sort.h"
 #include "mlforge/error.h"
 #include "mlforge/kernels.h"
 #include "mlforge/parallel.h"
@@ -73,6 +75,58 @@ std::vector<double> distances_to(const std::vector<ArrayView>& rows, const std::
   return out;
 }
 
+// Bulyan's per-coordinate step on one coordinate's values sorted ascending (sorted[i * stride],
+// i < count): the mean of the beta values closest to the median, ties of distance going to the
+// lower row (a stable sort of the rows by |x - median|, as in the definition).
+//
+// Distances are monotone along the sorted values on each side of the median, so the beta closest
+// values form a window around the middle; it is found by walking outwards, O(beta). The window
+// decides the result unless values outside it tie with the last distance taken: then, and only if
+// the tied values differ, the rows are scanned in order to apply the lower-row rule. The original
+// column is `column` when given, else column `coordinate` of `picks`.
+double closest_to_median_mean(const float* sorted, std::int64_t stride, std::int64_t count, std::int64_t beta,
+                              const std::vector<ArrayView>& picks, std::int64_t coordinate,
+                              const float* column = nullptr) {
+  auto at = [&](std::int64_t i) { return static_cast<double>(sorted[i * stride]); };
+  const std::int64_t half = count / 2;
+  const double median = count % 2 == 1 ? at(half) : 0.5 * (at(half - 1) + at(half));
+  auto distance = [&](double x) { return std::fabs(x - median); };
+  std::int64_t left = half - 1, right = half;  // next candidates; the window is (left, right)
+  double last = 0.0, total = 0.0;
+  for (std::int64_t taken = 0; taken < beta; ++taken) {
+    const bool take_right = left < 0 || (right < count && distance(at(right)) <= distance(at(left)));
+    const double x = take_right ? at(right++) : at(left--);
+    last = distance(x);
+    total += x;
+  }
+  // Values tied with the last distance taken, inside and outside the window.
+  bool outside = (left >= 0 && distance(at(left)) == last) || (right < count && distance(at(right)) == last);
+  if (!outside) return total / static_cast<double>(beta);
+  double tied_min = INFINITY, tied_max = -INFINITY, closer = 0.0;
+  std::int64_t closer_count = 0;
+  for (std::int64_t i = 0; i < count; ++i) {
+    const double x = at(i), d = distance(x);
+    if (d == last) {
+      tied_min = std::min(tied_min, x);
+      tied_max = std::max(tied_max, x);
+    } else if (d < last) {
+      closer += x;
+      ++closer_count;
+    }
+  }
+  if (tied_min == tied_max) return (closer + static_cast<double>(beta - closer_count) * tied_min) / static_cast<double>(beta);
+  std::int64_t needed = beta - closer_count;
+  for (std::int64_t r = 0; r < count && needed > 0; ++r) {  // the lower rows of the tie, in row order
+    const double x = column != nullptr ? column[r]
+                                       : static_cast<const float*>(picks[static_cast<std::size_t>(r)].data())[coordinate];
+    if (distance(x) == last) {
+      closer += x;
+      --needed;
+    }
+  }
+  return closer / static_cast<double>(beta);
+}
+
 void require_byzantine_budget(const char* rule, std::int64_t k, std::int64_t f, std::int64_t factor,
                               std::int64_t extra, bool strict) {
   MLFORGE_CHECK(f >= 0, InvalidArgument, "[aggregate.", rule, "] f must be >= 0, got ", f);
@@ -130,20 +184,22 @@ void bulyan(const std::vector<ArrayView>& rows, std::int64_t f, const ArrayView&
     remaining.erase(remaining.begin() + static_cast<std::ptrdiff_t>(best));
   }
   const std::int64_t beta = theta - 2 * f;
-  detail::per_coordinate(picks, length, static_cast<float*>(out.data()), [beta](float* values, std::int64_t count) {
+  auto* result = static_cast<float*>(out.data());
+  if (theta <= detail::kMaxNetworkRows) {
+    detail::for_each_sorted_group(picks, length, [&](const float* sorted, const bool* nan, std::int64_t first,
+                                                      std::int64_t width) {
+      for (std::int64_t l = 0; l < width; ++l) {
+        result[first + l] = nan[l] ? std::numeric_limits<float>::quiet_NaN()
+                                   : static_cast<float>(closest_to_median_mean(sorted + l, detail::kSortLanes, theta,
+                                                                               beta, picks, first + l));
+      }
+    });
+    return;
+  }
+  detail::per_coordinate(picks, length, result, [&](float* values, std::int64_t count) {
     std::vector<float> sorted(values, values + count);
     std::sort(sorted.begin(), sorted.end());
-    const double median = count % 2 == 1 ? sorted[static_cast<std::size_t>(count / 2)]
-                                         : 0.5 * (static_cast<double>(sorted[static_cast<std::size_t>(count / 2 - 1)]) +
-                                                  sorted[static_cast<std::size_t>(count / 2)]);
-    std::vector<std::int64_t> order(static_cast<std::size_t>(count));
-    std::iota(order.begin(), order.end(), std::int64_t{0});
-    std::stable_sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) {
-      return std::fabs(values[a] - median) < std::fabs(values[b] - median);
-    });
-    double total = 0.0;
-    for (std::int64_t i = 0; i < beta; ++i) total += values[order[static_cast<std::size_t>(i)]];
-    return total / static_cast<double>(beta);
+    return closest_to_median_mean(sorted.data(), 1, count, beta, picks, -1, values);
   });
 }
 

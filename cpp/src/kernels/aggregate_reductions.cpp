@@ -1,12 +1,14 @@
 // Coordinate-wise reductions over K client updates: weighted sum, median, trimmed mean.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "backend/cuda_entry.h"
 #include "core/simd.h"
 #include "kernels/checks.h"
 #include "kernels/coordinates.h"
+#include "kernels/lane_sort.h"
 #include "mlforge/kernels.h"
 #include "mlforge/parallel.h"
 
@@ -92,12 +94,28 @@ void coordinate_median(const std::vector<ArrayView>& rows, const ArrayView& out,
   const std::int64_t length = detail::require_rows(op, rows, false, where);
   detail::require_array(op, "out", out, {DType::kFloat32}, {length}, true, where);
   if (where == DeviceType::kCUDA) return detail::cuda::coordinate_median(rows, out, stream);
-  detail::per_coordinate(rows, length, static_cast<float*>(out.data()), [](float* values, std::int64_t k) -> double {
-    if (has_nan(values, k)) return std::nan("");
-    const std::int64_t middle = k / 2;
-    std::nth_element(values, values + middle, values + k);
+  auto* result = static_cast<float*>(out.data());
+  const auto k = static_cast<std::int64_t>(rows.size());
+  if (k <= detail::kMaxNetworkRows) {
+    // Middle one or two of the sorted lanes; the network sorts kSortLanes coordinates at once.
+    const std::int64_t upper = k / 2, lower = k % 2 == 1 ? upper : upper - 1;
+    detail::for_each_sorted_group(rows, length, [&](const float* sorted, const bool* nan, std::int64_t first,
+                                                     std::int64_t width) {
+      const float* hi = sorted + upper * detail::kSortLanes;
+      const float* lo = sorted + lower * detail::kSortLanes;
+      for (std::int64_t l = 0; l < width; ++l) {
+        const double median = 0.5 * (static_cast<double>(lo[l]) + static_cast<double>(hi[l]));
+        result[first + l] = nan[l] ? std::numeric_limits<float>::quiet_NaN() : static_cast<float>(median);
+      }
+    });
+    return;
+  }
+  detail::per_coordinate(rows, length, result, [](float* values, std::int64_t count) -> double {
+    if (has_nan(values, count)) return std::nan("");
+    const std::int64_t middle = count / 2;
+    std::nth_element(values, values + middle, values + count);
     const double upper = values[middle];
-    if (k % 2 == 1) return upper;
+    if (count % 2 == 1) return upper;
     const double lower = *std::max_element(values, values + middle);
     return 0.5 * (lower + upper);
   });
@@ -113,7 +131,24 @@ void coordinate_trimmed_mean(const std::vector<ArrayView>& rows, double beta, co
   if (where == DeviceType::kCUDA) return detail::cuda::coordinate_trimmed_mean(rows, beta, out, stream);
   const auto k = static_cast<std::int64_t>(rows.size());
   const auto cut = static_cast<std::int64_t>(std::floor(beta * static_cast<double>(k)));
-  detail::per_coordinate(rows, length, static_cast<float*>(out.data()), [cut](float* values, std::int64_t count) -> double {
+  auto* result = static_cast<float*>(out.data());
+  if (k <= detail::kMaxNetworkRows) {
+    // Sum of the sorted ranks [cut, K - cut), in float64, per lane.
+    const double kept = static_cast<double>(k - 2 * cut);
+    detail::for_each_sorted_group(rows, length, [&](const float* sorted, const bool* nan, std::int64_t first,
+                                                     std::int64_t width) {
+      double total[detail::kSortLanes] = {};
+      for (std::int64_t r = cut; r < k - cut; ++r) {
+        const float* row = sorted + r * detail::kSortLanes;
+        for (int l = 0; l < detail::kSortLanes; ++l) total[l] += static_cast<double>(row[l]);
+      }
+      for (std::int64_t l = 0; l < width; ++l) {
+        result[first + l] = nan[l] ? std::numeric_limits<float>::quiet_NaN() : static_cast<float>(total[l] / kept);
+      }
+    });
+    return;
+  }
+  detail::per_coordinate(rows, length, result, [cut](float* values, std::int64_t count) -> double {
     if (has_nan(values, count)) return std::nan("");
     // Two partitions (O(K)) instead of a sort: the cut smallest to the front, the cut largest to the back.
     if (cut > 0) {

@@ -83,6 +83,20 @@ def _check_finite(updates: Any) -> None:
         raise InvalidArgumentError(f"[aggregate] updates[{int(bad[0])}] contains NaN or infinite values")
 
 
+def _fedavg_checked(updates: Any, weights: npt.NDArray[np.float64]) -> npt.NDArray[np.float32]:
+    """FedAvg with the NaN/inf check folded into its one pass over the inputs.
+
+    A NaN or infinity anywhere in any update makes the float64 weighted sum non-finite, whatever
+    the weights: ``w * inf`` is inf or NaN and ``0 * inf`` and ``0 * NaN`` are NaN. Finite inputs
+    give a finite mean (normalised weights: ``|mean| <= max |x| <= FLT_MAX``). So only a non-finite
+    result needs the second pass that names the client.
+    """
+    result = _fedavg(updates, weights)
+    if not np.isfinite(result).all():
+        _check_finite(updates)
+    return result
+
+
 def aggregate(
     updates: Any, weights: Any = None, rule: str = "fedavg", **params: Any
 ) -> npt.NDArray[np.float32]:
@@ -113,8 +127,11 @@ def aggregate(
         )
     if w.sum() <= 0:
         raise InvalidArgumentError("[aggregate] weights must not all be 0")
+    w = np.ascontiguousarray(w)
+    if rule == "fedavg" and not params:
+        return _fedavg_checked(updates, w)
     _check_finite(updates)
     try:
-        return RULES[rule](updates, np.ascontiguousarray(w), **params)
+        return RULES[rule](updates, w, **params)
     except TypeError as error:  # a missing or unknown parameter for this rule
         raise InvalidArgumentError(f"[aggregate] rule {rule!r}: {error}") from error

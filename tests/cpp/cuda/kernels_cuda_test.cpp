@@ -197,7 +197,8 @@ TEST(KernelsCuda, RobustAggregationAndHashingMatchCpu) {
   const auto t = g_trimmed.to_host();
   for (std::int64_t i = 0; i < d; ++i) ASSERT_NEAR(t[i], trimmed[i], 1e-4);
   const auto dist = g_distances.to_host();
-  for (std::int64_t i = 0; i < k * k; ++i) ASSERT_NEAR(dist[i], distances[i], 1e-9 * (1 + distances[i]));
+  // The CPU twin adds float32 tile dots in float64: within about 1e-5 relative (kernels.h).
+  for (std::int64_t i = 0; i < k * k; ++i) ASSERT_NEAR(dist[i], distances[i], 1e-5 * (1 + distances[i]));
   const auto n = g_norms.to_host();
   for (std::int64_t i = 0; i < k; ++i) ASSERT_NEAR(n[i], norms[i], 1e-9 * norms[i]);
 
