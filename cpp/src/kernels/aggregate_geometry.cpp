@@ -11,6 +11,7 @@
 #include "core/simd.h"
 #include "kernels/checks.h"
 #include "kernels/lane_sort.h"
+#include "kernels/sum_of_squares.h"
 #include "mlforge/kernels.h"
 #include "mlforge/parallel.h"
 
@@ -128,18 +129,6 @@ MLFORGE_TARGET_CLONES double direct_sq_distance(const float* x, const float* y, 
 // more than the Gram itself.
 constexpr double kRecheckFraction = 1.0 / 64.0;
 
-MLFORGE_TARGET_CLONES double sum_of_squares(const float* x, std::int64_t n) {
-  double lanes[16] = {};
-  std::int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    for (int l = 0; l < 16; ++l) lanes[l] += static_cast<double>(x[i + l]) * static_cast<double>(x[i + l]);
-  }
-  double total = 0.0;
-  for (double lane : lanes) total += lane;
-  for (; i < n; ++i) total += static_cast<double>(x[i]) * static_cast<double>(x[i]);
-  return total;
-}
-
 constexpr std::int64_t kNormChunk = 1 << 15;
 
 // Norms of all rows: one task per (row, chunk of kNormChunk), partial sums combined per row in
@@ -155,7 +144,7 @@ void norms_of(const std::vector<ArrayView>& rows, double* out) {
       const std::int64_t start = c * kNormChunk;
       const std::int64_t width = std::min(kNormChunk, length - start);
       const auto* x = static_cast<const float*>(rows[static_cast<std::size_t>(r)].data());
-      partial[static_cast<std::size_t>(task)] = width > 0 ? sum_of_squares(x + start, width) : 0.0;
+      partial[static_cast<std::size_t>(task)] = width > 0 ? detail::sum_of_squares(x + start, width) : 0.0;
     }
   });
   for (std::int64_t r = 0; r < k; ++r) {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/simd.h"
+#include "kernels/sum_of_squares.h"
 #include "mlforge/error.h"
 #include "mlforge/parallel.h"
 #include "mlforge/random.h"
@@ -16,18 +17,6 @@ namespace mlforge {
 namespace {
 
 constexpr std::int64_t kChunk = 1 << 15;
-
-MLFORGE_TARGET_CLONES double sum_of_squares(const float* x, std::int64_t n) {
-  double lanes[16] = {};
-  std::int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    for (int l = 0; l < 16; ++l) lanes[l] += static_cast<double>(x[i + l]) * static_cast<double>(x[i + l]);
-  }
-  double total = 0.0;
-  for (double lane : lanes) total += lane;
-  for (; i < n; ++i) total += static_cast<double>(x[i]) * static_cast<double>(x[i]);
-  return total;
-}
 
 // Rounding the float64 product once keeps a clipped norm within 2^-24 of the bound.
 MLFORGE_TARGET_CLONES void scale_floats(float* x, std::int64_t n, double factor) {
@@ -70,7 +59,7 @@ std::vector<double> squared_norms(const char* op, const char* what, const std::v
       const std::int64_t width = std::min(kChunk, arrays[k].numel() - start);
       if (width > 0) {
         const float* x = static_cast<const float*>(arrays[k].data()) + start;
-        partial[static_cast<std::size_t>(task)] = sum_of_squares(x, width);
+        partial[static_cast<std::size_t>(task)] = detail::sum_of_squares(x, width);
       }
     }
   });
@@ -206,7 +195,8 @@ AdaptiveClipResult adaptive_clip_step(const ArrayView& norms, double clip_norm, 
   }
   constexpr std::uint64_t kCountNoiseIndex = std::numeric_limits<std::uint64_t>::max() - 3;
   const double noise = count_stddev == 0.0 ? 0.0 : count_stddev * CounterRng(seed, round).normal(kCountNoiseIndex);
-  return adaptive_clip_update(clip_norm, unclipped, norms.shape(0), target_quantile, learning_rate, noise);
+  return adaptive_clip_update(clip_norm, unclipped, static_cast<double>(norms.shape(0)), target_quantile,
+                              learning_rate, noise);
 }
 
 double adaptive_noise_multiplier(double noise_multiplier, double count_stddev) {
