@@ -168,3 +168,17 @@ def test_fedavg_of_finite_extremes_is_not_mistaken_for_bad_input():
     x[1] = -np.finfo(np.float32).max
     got = aggregate(x, [1.0, 0.0, 2.0, 3.0])
     np.testing.assert_array_equal(got, np.full(5, np.finfo(np.float32).max, dtype=np.float32))
+
+
+@pytest.mark.parametrize("scale", [1e37, 1e-30])
+def test_distances_and_krum_at_extreme_magnitudes(scale):
+    """Updates near FLT_MAX or far below 1 must not overflow or underflow the float32 Gram tiles."""
+    from reactor import engine
+
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(12, 1000)) * scale).astype(np.float32)
+    x[3] *= 3
+    exact = ((x[:, None, :].astype(np.float64) - x[None, :, :]) ** 2).sum(-1)
+    np.testing.assert_allclose(engine.pairwise_sq_distances(x), exact, rtol=1e-6, atol=0)
+    scores = [np.sort(np.delete(exact[i], i))[: 12 - 2 - 2].sum() for i in range(12)]
+    np.testing.assert_array_equal(aggregate(x, rule="krum", f=2), x[int(np.argmin(scores))])

@@ -57,11 +57,11 @@ MLFORGE_ALWAYS_INLINE void lane_sums(const Lanes (&v)[16], float* sums) {
   std::memcpy(sums, &z, sizeof z);
 }
 
-// gram += <tile_i, tile_j> for the upper triangle of 4 x 4 blocks (rows4 a multiple of 4) of a
+// gram += factor * <tile_i, tile_j> for the upper triangle of 4 x 4 blocks (rows4 a multiple of 4) of a
 // centred tile [rows4][kTileColumns], in BlockedGram's layout. Each dot is 16 lanes of 16 sequential float32 products
 // plus a 4-level lane tree, i.e. at most 20 roundings: |error| <= 20u/(1-20u) * sum_c |x_ic x_jc|
 // (u = 2^-24) per tile; the tiles are then added in float64.
-MLFORGE_TARGET_CLONES void gram_tile(const float* tile, std::int64_t rows4, double* gram) {
+MLFORGE_TARGET_CLONES void gram_tile(const float* tile, std::int64_t rows4, double* gram, double factor) {
   for (std::int64_t bi = 0; bi < rows4; bi += kBlock) {
     const float* a = tile + bi * kTileColumns;
     for (std::int64_t bj = bi; bj < rows4; bj += kBlock, gram += kBlock * kBlock) {
@@ -79,7 +79,7 @@ MLFORGE_TARGET_CLONES void gram_tile(const float* tile, std::int64_t rows4, doub
       }
       float sums[kBlock * kBlock];
       lane_sums(acc, sums);
-      for (int e = 0; e < kBlock * kBlock; ++e) gram[e] += static_cast<double>(sums[e]);
+      for (int e = 0; e < kBlock * kBlock; ++e) gram[e] += static_cast<double>(sums[e]) * factor;
     }
   }
 }
@@ -99,9 +99,21 @@ MLFORGE_TARGET_CLONES void add_row(double* __restrict acc, const float* __restri
   for (std::int64_t i = 0; i < n; ++i) acc[i] += static_cast<double>(x[i]);
 }
 
-MLFORGE_TARGET_CLONES void subtract_row(float* __restrict out, const float* __restrict x, const float* __restrict mean,
-                                        std::int64_t n) {
-  for (std::int64_t i = 0; i < n; ++i) out[i] = x[i] - mean[i];
+// max |x| over n values (NaN is ignored).
+MLFORGE_TARGET_CLONES float max_abs(const float* __restrict x, std::int64_t n) {
+  float largest = 0.0f;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float v = std::fabs(x[i]);
+    largest = v > largest ? v : largest;
+  }
+  return largest;
+}
+
+// out = x * scale - c * scale: scale is a power of two, so both products are exact and the
+// difference is the float32 difference x - c scaled (exact when x is within a factor 2 of c).
+MLFORGE_TARGET_CLONES void scaled_difference(float* __restrict out, const float* __restrict x,
+                                             const float* __restrict c, std::int64_t n, float scale) {
+  for (std::int64_t i = 0; i < n; ++i) out[i] = x[i] * scale - c[i] * scale;
 }
 
 // Exact check of one distance, from the rows in float64: sum (x_i - x_j)^2.
@@ -170,13 +182,21 @@ void pairwise_sq_distances(const std::vector<ArrayView>& rows, const ArrayView& 
   std::vector<double> partial_grams(static_cast<std::size_t>(slabs) * gu, 0.0);
   const std::int64_t slab_width = std::max<std::int64_t>(1, (length + slabs - 1) / slabs);
   const auto row = [&](std::int64_t r) { return static_cast<const float*>(rows[static_cast<std::size_t>(r)].data()); };
-  // tile[r] = rows[r][start, start + width) - centre, zero-padded to kTileColumns.
+  // tile[r] = rows[r][start, start + width) * 2^-e - centre * 2^-e, zero-padded to kTileColumns,
+  // with e chosen so the tile's largest input magnitude lies in [1, 2): the centred values are then
+  // below 4 in magnitude, and float32 products and their sums can neither overflow (updates near
+  // FLT_MAX) nor underflow (tiny updates). Returns 2^(2e), which brings the tile's Gram back to the
+  // rows' units.
   const auto centre_tile = [&](float* tile, std::int64_t start, std::int64_t width, const float* centre) {
+    float largest = max_abs(centre, width);
+    for (std::int64_t r = 0; r < k; ++r) largest = std::max(largest, max_abs(row(r) + start, width));
+    const int exponent = largest > 0.0f && std::isfinite(largest) ? std::ilogb(largest) : 0;
     for (std::int64_t r = 0; r < k; ++r) {
       float* centred = tile + r * kTileColumns;
-      subtract_row(centred, row(r) + start, centre, width);
+      scaled_difference(centred, row(r) + start, centre, width, std::ldexp(1.0f, -exponent));
       if (width < kTileColumns) std::fill(centred + width, centred + kTileColumns, 0.0f);
     }
+    return std::ldexp(1.0, 2 * exponent);
   };
   auto tile0 = detail::aligned_floats(rows4 * kTileColumns);
   if (!tile0) throw std::bad_alloc();
@@ -201,8 +221,8 @@ void pairwise_sq_distances(const std::vector<ArrayView>& rows, const ArrayView& 
       for (std::int64_t c = 0; c < width; ++c) {
         mean[static_cast<std::size_t>(c)] = static_cast<float>(sums[static_cast<std::size_t>(c)] / static_cast<double>(k));
       }
-      centre_tile(tile0.get(), start, width, mean.data());
-      gram_tile(tile0.get(), rows4, sample_gram.data());
+      const double factor = centre_tile(tile0.get(), start, width, mean.data());
+      gram_tile(tile0.get(), rows4, sample_gram.data(), factor);
     }
     double best = std::numeric_limits<double>::infinity();
     std::vector<double> others;
@@ -231,14 +251,14 @@ void pairwise_sq_distances(const std::vector<ArrayView>& rows, const ArrayView& 
       const std::int64_t hi = std::min(length, lo + slab_width);
       for (std::int64_t start = lo; start < hi; start += kTileColumns) {
         const std::int64_t width = std::min(kTileColumns, hi - start);
-        centre_tile(tile.get(), start, width, row(central) + start);
+        const double factor = centre_tile(tile.get(), start, width, row(central) + start);
         // The next tile's K row segments are K separate streams, too many for the hardware
         // prefetchers: fetch them into L2 while this tile's Gram (compute-bound) runs.
         const std::int64_t next = start + kTileColumns, next_width = std::min(kTileColumns, hi - next);
         for (std::int64_t r = 0; r < k && next_width > 0; ++r) {
           for (std::int64_t c = 0; c < next_width; c += 16) __builtin_prefetch(row(r) + next + c, 0, 2);
         }
-        gram_tile(tile.get(), rows4, gram);
+        gram_tile(tile.get(), rows4, gram, factor);
       }
     }
   });
