@@ -13,6 +13,7 @@ treatment of fixed-size sampling (see :class:`reactor.federated.privacy.PrivacyA
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -64,7 +65,7 @@ class SampleResult:
     kind: Literal["poisson", "fixed_size"] = "fixed_size"
 
 
-class ClientSampler:
+class ClientSampler(ABC):
     """Base class: ``sample(round)`` returns a :class:`SampleResult`; ``sample_rate`` and ``kind``
     describe the scheme for privacy accounting.
     """
@@ -74,13 +75,13 @@ class ClientSampler:
     kind: Literal["poisson", "fixed_size"] = "fixed_size"
 
     @property
+    @abstractmethod
     def sample_rate(self) -> float:
         """Largest probability that a given client is selected in one round."""
-        raise NotImplementedError
 
+    @abstractmethod
     def sample(self, round_index: int) -> SampleResult:
         """Choose the clients of round ``round_index``."""
-        raise NotImplementedError
 
 
 def _check_num_clients(num_clients: int) -> int:

@@ -45,8 +45,10 @@ def ray_address():
     """``ray start --head --block`` in its own process group on free ports; stopped by that group."""
     pytest.importorskip("ray.job_submission")
     ray_cli = Path(sys.executable).with_name("ray")
+    # With Ray installed these are failures, not skips: a skip once hid that the job server's
+    # dependencies (ray[default]) were missing from the test environment.
     if not ray_cli.exists():
-        pytest.skip(f"no ray command next to {sys.executable}")
+        pytest.fail(f"no ray command next to {sys.executable}")
     gcs, dashboard, agent, client = _free_ports(4)
     temp = tempfile.mkdtemp(prefix="rj", dir="/tmp")  # short: Ray's socket paths must fit 107 bytes
     log = open(Path(temp) / "start.log", "w")  # noqa: SIM115 - closed in the teardown
@@ -68,7 +70,7 @@ def ray_address():
             except UnavailableError:
                 if head.poll() is not None or time.monotonic() > deadline:
                     tail = (Path(temp) / "start.log").read_text()[-600:]
-                    pytest.skip(f"the Ray head with its job server did not start: {tail}")
+                    pytest.fail(f"the Ray head and job server did not start (needs ray[default]): {tail}")
                 time.sleep(1.0)
         yield address
     finally:

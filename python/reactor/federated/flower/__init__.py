@@ -22,7 +22,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
     ) from error
 
 from reactor.federated.flower._convert import ClientUpdate, Layout, decode_parameters
-from reactor.federated.flower.base import BadClientPolicy, EngineStrategy
+from reactor.federated.flower.base import BadClientPolicy, EngineStrategy, LayerwiseStrategy, RowStrategy
 from reactor.federated.flower.dp import DPFixedClipping
 from reactor.federated.flower.fedopt import FedAdagrad, FedAdam, FedAvgM, FedOpt, FedYogi
 from reactor.federated.flower.strategies import (
@@ -53,7 +53,9 @@ __all__ = [
     "FedYogi",
     "GeometricMedian",
     "Krum",
+    "LayerwiseStrategy",
     "Layout",
     "MultiKrum",
+    "RowStrategy",
     "decode_parameters",
 ]

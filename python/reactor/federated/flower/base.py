@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from abc import abstractmethod
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -47,7 +48,8 @@ def client_name(proxy: Any, index: int) -> str:
 
 
 class EngineStrategy(FlowerFedAvg):
-    """Base of the engine-backed strategies; subclasses implement :meth:`aggregate_rows`.
+    """Base of the engine-backed strategies. Subclass :class:`RowStrategy` (whole-model rules, one
+    (K, D) buffer) or :class:`LayerwiseStrategy` (coordinate-wise rules on the decoded views).
 
     Keyword arguments are Flower ``FedAvg``'s (``fraction_fit``, ``min_fit_clients``,
     ``evaluate_fn``, ``on_fit_config_fn``, ``accept_failures``, ``initial_parameters``,
@@ -57,8 +59,6 @@ class EngineStrategy(FlowerFedAvg):
     rule = "engine"
     #: Rows a selecting rule (Krum, Multi-Krum) chose this round, as indices into the valid updates.
     last_selected: npt.NDArray[np.int64] | None = None
-    #: Coordinate-wise rules aggregate layer by layer on the decoded views (no copy of updates).
-    layerwise = False
 
     def __init__(self, *, on_bad_client: BadClientPolicy = "raise", **kwargs: Any) -> None:
         if on_bad_client not in ("raise", "drop"):
@@ -172,22 +172,7 @@ class EngineStrategy(FlowerFedAvg):
         """The rule's requirement on the number of clients, for error messages."""
         return "at least 1 client"
 
-    def aggregate_rows(
-        self, rows: npt.NDArray[np.float32], weights: npt.NDArray[np.float64], metrics: dict[str, Scalar]
-    ) -> npt.NDArray[np.float32]:
-        """Aggregate the (K, D) float32 ``rows`` (one copy of the updates) into a float32 [D] vector."""
-        raise NotImplementedError(f"{type(self).__name__} must implement aggregate_rows")
-
-    def aggregate_layers(
-        self,
-        updates: list[ClientUpdate],
-        weights: npt.NDArray[np.float64],
-        layout: Layout,
-        metrics: dict[str, Scalar],
-    ) -> npt.NDArray[np.float32]:
-        """Layer by layer on the decoded views (coordinate-wise rules; no copy of the updates)."""
-        raise NotImplementedError(f"{type(self).__name__} must implement aggregate_layers")
-
+    @abstractmethod
     def aggregate_matrix(
         self,
         rows: npt.NDArray[np.float32],
@@ -196,48 +181,24 @@ class EngineStrategy(FlowerFedAvg):
         metrics: dict[str, Scalar],
     ) -> npt.NDArray[np.float32]:
         """Apply the rule to a (K, D) buffer of finite updates (used by wrappers such as the DP one)."""
-        if not self.layerwise:
-            return self.aggregate_rows(rows, weights, metrics)
-        bounds = np.cumsum([0, *layout.sizes])
-        views = [
-            ClientUpdate(str(k), [rows[k, a:b] for a, b in itertools.pairwise(bounds)], layout, 0)
-            for k in range(rows.shape[0])
-        ]
-        return self.aggregate_layers(views, weights, layout, metrics)
 
     def finish(self, server_round: int, aggregate: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """Turn the round's aggregate into the next global model (identity; server optimizers step)."""
         return aggregate
 
-    #: FedAvg: a NaN or infinity in any update (weight 0 included) makes the float64 weighted sum
-    #: non-finite, so a finite aggregate proves every input finite and the separate check pass is
-    #: only run when the aggregate is not finite (to name the client).
-    finite_output_proves_finite_inputs = False
-
     def _weights(self, updates: list[ClientUpdate]) -> npt.NDArray[np.float64]:
         return np.array([u.num_examples for u in updates], dtype=np.float64)
+
+    @abstractmethod
+    def _aggregate_updates(
+        self, updates: list[ClientUpdate], layout: Layout, metrics: dict[str, Scalar], dropped: list[str]
+    ) -> tuple[npt.NDArray[np.float32], list[ClientUpdate]]:
+        """(aggregate, the updates it used) after dropping or rejecting non-finite updates."""
 
     def _aggregate_valid(
         self, updates: list[ClientUpdate], layout: Layout, metrics: dict[str, Scalar], dropped: list[str]
     ) -> tuple[npt.NDArray[np.float32], list[ClientUpdate]]:
-        if self.layerwise:
-            if self.finite_output_proves_finite_inputs:
-                self._check_count(updates)
-                out = self.aggregate_layers(updates, self._weights(updates), layout, metrics)
-                if np.isfinite(out).all():
-                    return out, updates
-            updates = self._check_finite_layers(updates, dropped)
-            self._check_count(updates)
-            out = self.aggregate_layers(updates, self._weights(updates), layout, metrics)
-        else:
-            self._check_count(updates)
-            rows = pack_rows(updates, layout)
-            finite = np.isfinite(engine.row_norms(rows))
-            if not finite.all():
-                updates = self._drop_nonfinite(updates, finite, dropped)
-                rows = np.ascontiguousarray(rows[finite])
-                self._check_count(updates)
-            out = self.aggregate_rows(rows, self._weights(updates), metrics)
+        out, updates = self._aggregate_updates(updates, layout, metrics, dropped)
         if not np.isfinite(out).all():
             raise InvalidArgumentError(
                 f"{self.op} rule {self.rule!r}: the aggregate is not finite although every update is "
@@ -283,3 +244,83 @@ class EngineStrategy(FlowerFedAvg):
         if dropped:
             metrics["reactor_dropped_clients"] = "; ".join(dropped)
         return layers_to_parameters(new_model, layout), metrics
+
+
+class RowStrategy(EngineStrategy):
+    """A whole-model rule (distances between updates): the valid updates are packed once into a
+    (K, D) float32 buffer, the same copy Flower's ``parameters_to_ndarrays`` makes.
+    """
+
+    @abstractmethod
+    def aggregate_rows(
+        self, rows: npt.NDArray[np.float32], weights: npt.NDArray[np.float64], metrics: dict[str, Scalar]
+    ) -> npt.NDArray[np.float32]:
+        """Aggregate the (K, D) float32 ``rows`` into a float32 [D] vector."""
+
+    def aggregate_matrix(
+        self,
+        rows: npt.NDArray[np.float32],
+        weights: npt.NDArray[np.float64],
+        layout: Layout,
+        metrics: dict[str, Scalar],
+    ) -> npt.NDArray[np.float32]:
+        """The rule on a (K, D) buffer of finite updates."""
+        return self.aggregate_rows(rows, weights, metrics)
+
+    def _aggregate_updates(
+        self, updates: list[ClientUpdate], layout: Layout, metrics: dict[str, Scalar], dropped: list[str]
+    ) -> tuple[npt.NDArray[np.float32], list[ClientUpdate]]:
+        self._check_count(updates)
+        rows = pack_rows(updates, layout)
+        finite = np.isfinite(engine.row_norms(rows))
+        if not finite.all():
+            updates = self._drop_nonfinite(updates, finite, dropped)
+            rows = np.ascontiguousarray(rows[finite])
+            self._check_count(updates)
+        return self.aggregate_rows(rows, self._weights(updates), metrics), updates
+
+
+class LayerwiseStrategy(EngineStrategy):
+    """A coordinate-wise rule: aggregated layer by layer on the decoded views (no copy of updates)."""
+
+    #: FedAvg: a NaN or infinity in any update (weight 0 included) makes the float64 weighted sum
+    #: non-finite, so a finite aggregate proves every input finite and the separate check pass is
+    #: only run when the aggregate is not finite (to name the client).
+    finite_output_proves_finite_inputs = False
+
+    @abstractmethod
+    def aggregate_layers(
+        self,
+        updates: list[ClientUpdate],
+        weights: npt.NDArray[np.float64],
+        layout: Layout,
+        metrics: dict[str, Scalar],
+    ) -> npt.NDArray[np.float32]:
+        """Layer by layer on the decoded views."""
+
+    def aggregate_matrix(
+        self,
+        rows: npt.NDArray[np.float32],
+        weights: npt.NDArray[np.float64],
+        layout: Layout,
+        metrics: dict[str, Scalar],
+    ) -> npt.NDArray[np.float32]:
+        """The rule on a (K, D) buffer of finite updates, through per-layer views of it."""
+        bounds = np.cumsum([0, *layout.sizes])
+        views = [
+            ClientUpdate(str(k), [rows[k, a:b] for a, b in itertools.pairwise(bounds)], layout, 0)
+            for k in range(rows.shape[0])
+        ]
+        return self.aggregate_layers(views, weights, layout, metrics)
+
+    def _aggregate_updates(
+        self, updates: list[ClientUpdate], layout: Layout, metrics: dict[str, Scalar], dropped: list[str]
+    ) -> tuple[npt.NDArray[np.float32], list[ClientUpdate]]:
+        if self.finite_output_proves_finite_inputs:
+            self._check_count(updates)
+            out = self.aggregate_layers(updates, self._weights(updates), layout, metrics)
+            if np.isfinite(out).all():
+                return out, updates
+        updates = self._check_finite_layers(updates, dropped)
+        self._check_count(updates)
+        return self.aggregate_layers(updates, self._weights(updates), layout, metrics), updates

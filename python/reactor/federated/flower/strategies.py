@@ -28,7 +28,7 @@ from flwr.common import Scalar
 from reactor import engine
 from reactor.errors import InvalidArgumentError
 from reactor.federated.flower._convert import ClientUpdate, Layout
-from reactor.federated.flower.base import EngineStrategy
+from reactor.federated.flower.base import LayerwiseStrategy, RowStrategy
 
 __all__ = [
     "Bulyan",
@@ -52,7 +52,7 @@ def _count(op: str, name: str, value: Any, minimum: int) -> int:
     return int(value)
 
 
-class FedAvg(EngineStrategy):
+class FedAvg(LayerwiseStrategy):
     """Weighted mean of the client models, weights = ``num_examples`` (``weighted=False``: equal).
 
     The engine reads every layer in place from Flower's bytes and accumulates in float64: no copy
@@ -60,7 +60,6 @@ class FedAvg(EngineStrategy):
     """
 
     rule = "fedavg"
-    layerwise = True
     finite_output_proves_finite_inputs = True
 
     def __init__(self, *, weighted: bool = True, **kwargs: Any) -> None:
@@ -91,11 +90,10 @@ class FedAvg(EngineStrategy):
         return out
 
 
-class FedMedian(EngineStrategy):
+class FedMedian(LayerwiseStrategy):
     """Coordinate-wise median (numpy.median's definition for an even number of clients)."""
 
     rule = "median"
-    layerwise = True
 
     def aggregate_layers(
         self,
@@ -113,11 +111,10 @@ class FedMedian(EngineStrategy):
         return out
 
 
-class FedTrimmedAvg(EngineStrategy):
+class FedTrimmedAvg(LayerwiseStrategy):
     """Coordinate-wise trimmed mean (Yin et al. 2018): drop floor(beta K) values at each end."""
 
     rule = "trimmed_mean"
-    layerwise = True
 
     def __init__(self, *, beta: float = 0.2, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -143,7 +140,7 @@ class FedTrimmedAvg(EngineStrategy):
         return out
 
 
-class MultiKrum(EngineStrategy):
+class MultiKrum(RowStrategy):
     """Multi-Krum (Blanchard et al. 2017): mean of the ``m`` updates with the lowest Krum scores.
 
     score(i) = sum of squared L2 distances (whole model) to its K - f - 2 nearest others; needs
@@ -187,7 +184,7 @@ class Krum(MultiKrum):
         super().__init__(f=f, m=1, **kwargs)
 
 
-class Bulyan(EngineStrategy):
+class Bulyan(RowStrategy):
     """Bulyan (El Mhamdi et al. 2018): recursive Krum picks theta = K - 2f updates, then each
     coordinate averages the beta = theta - 2f values closest to the picks' median; K >= 4f + 3.
     """
@@ -213,7 +210,7 @@ class Bulyan(EngineStrategy):
         return engine.bulyan(rows, self.f)
 
 
-class GeometricMedian(EngineStrategy):
+class GeometricMedian(RowStrategy):
     """Geometric median of the whole models by smoothed Weiszfeld (RFA, Pillutla et al.), weighted
     by ``num_examples`` (``weighted=False``: equal); ``nu``, ``max_iter``, ``ftol`` as in RFA.
     """
@@ -240,7 +237,7 @@ class GeometricMedian(EngineStrategy):
         return out
 
 
-class CenteredClipping(EngineStrategy):
+class CenteredClipping(RowStrategy):
     """Centered clipping (Karimireddy et al. 2021) around the current global model:
     ``v <- v + (1/K) sum_i (x_i - v) min(1, tau / ||x_i - v||)``, ``iters`` times, ``v_0`` = global.
 
