@@ -288,7 +288,19 @@ class LayerwiseStrategy(EngineStrategy):
     #: only run when the aggregate is not finite (to name the client).
     finite_output_proves_finite_inputs = False
 
+    def layer_weights(self, weights: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """The weights :meth:`aggregate_layer` receives (computed once per round; default: as given)."""
+        return weights
+
     @abstractmethod
+    def aggregate_layer(
+        self,
+        views: list[npt.NDArray[np.float32]],
+        weights: npt.NDArray[np.float64],
+        out: npt.NDArray[np.float32],
+    ) -> None:
+        """Write the rule's result for one layer (``views``: that layer of every update) into ``out``."""
+
     def aggregate_layers(
         self,
         updates: list[ClientUpdate],
@@ -296,7 +308,14 @@ class LayerwiseStrategy(EngineStrategy):
         layout: Layout,
         metrics: dict[str, Scalar],
     ) -> npt.NDArray[np.float32]:
-        """Layer by layer on the decoded views."""
+        """Layer by layer on the decoded views, written straight into the flat output."""
+        weights = self.layer_weights(weights)
+        out = np.empty(layout.dim, dtype=np.float32)
+        start = 0
+        for layer, size in enumerate(layout.sizes):
+            self.aggregate_layer([u.layers[layer] for u in updates], weights, out[start : start + size])
+            start += size
+        return out
 
     def aggregate_matrix(
         self,

@@ -27,7 +27,6 @@ from flwr.common import Scalar
 
 from reactor import engine
 from reactor.errors import InvalidArgumentError
-from reactor.federated.flower._convert import ClientUpdate, Layout
 from reactor.federated.flower.base import LayerwiseStrategy, RowStrategy
 
 __all__ = [
@@ -40,10 +39,6 @@ __all__ = [
     "Krum",
     "MultiKrum",
 ]
-
-
-def _layer_views(updates: list[ClientUpdate], layer: int) -> list[npt.NDArray[np.float32]]:
-    return [u.layers[layer] for u in updates]
 
 
 def _count(op: str, name: str, value: Any, minimum: int) -> int:
@@ -66,28 +61,25 @@ class FedAvg(LayerwiseStrategy):
         super().__init__(**kwargs)
         self.weighted = bool(weighted)
 
-    def aggregate_layers(
-        self,
-        updates: list[ClientUpdate],
-        weights: npt.NDArray[np.float64],
-        layout: Layout,
-        metrics: dict[str, Scalar],
-    ) -> npt.NDArray[np.float32]:
-        """``sum_k w_k x_k / sum_k w_k`` per layer, written straight into the flat output."""
-        w = weights if self.weighted else np.ones(len(updates))
+    def layer_weights(self, weights: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """``w_k / sum_k w_k`` (equal weights with ``weighted=False``)."""
+        w = weights if self.weighted else np.ones(len(weights))
         total = float(w.sum())
         if not total > 0:
             raise InvalidArgumentError(
                 f"{self.op} the clients' num_examples sum to 0: the weighted mean is undefined "
                 "(pass weighted=False for an equal-weight mean)"
             )
-        w = np.ascontiguousarray(w / total)
-        out = np.empty(layout.dim, dtype=np.float32)
-        start = 0
-        for layer, size in enumerate(layout.sizes):
-            engine.weighted_sum_into(_layer_views(updates, layer), w, out[start : start + size])
-            start += size
-        return out
+        return np.ascontiguousarray(w / total)
+
+    def aggregate_layer(
+        self,
+        views: list[npt.NDArray[np.float32]],
+        weights: npt.NDArray[np.float64],
+        out: npt.NDArray[np.float32],
+    ) -> None:
+        """``sum_k w_k x_k`` with normalised weights, in place."""
+        engine.weighted_sum_into(views, weights, out)
 
 
 class FedMedian(LayerwiseStrategy):
@@ -95,20 +87,14 @@ class FedMedian(LayerwiseStrategy):
 
     rule = "median"
 
-    def aggregate_layers(
+    def aggregate_layer(
         self,
-        updates: list[ClientUpdate],
+        views: list[npt.NDArray[np.float32]],
         weights: npt.NDArray[np.float64],
-        layout: Layout,
-        metrics: dict[str, Scalar],
-    ) -> npt.NDArray[np.float32]:
-        """Median of each coordinate, layer by layer on the decoded views."""
-        out = np.empty(layout.dim, dtype=np.float32)
-        start = 0
-        for layer, size in enumerate(layout.sizes):
-            out[start : start + size] = engine.coordinate_median(_layer_views(updates, layer))
-            start += size
-        return out
+        out: npt.NDArray[np.float32],
+    ) -> None:
+        """Median of each coordinate of the layer."""
+        out[:] = engine.coordinate_median(views)
 
 
 class FedTrimmedAvg(LayerwiseStrategy):
@@ -122,22 +108,14 @@ class FedTrimmedAvg(LayerwiseStrategy):
             raise InvalidArgumentError(f"{self.op} beta must be in [0, 0.5), got {beta!r}")
         self.beta = float(beta)
 
-    def aggregate_layers(
+    def aggregate_layer(
         self,
-        updates: list[ClientUpdate],
+        views: list[npt.NDArray[np.float32]],
         weights: npt.NDArray[np.float64],
-        layout: Layout,
-        metrics: dict[str, Scalar],
-    ) -> npt.NDArray[np.float32]:
-        """Trimmed mean of each coordinate, layer by layer on the decoded views."""
-        out = np.empty(layout.dim, dtype=np.float32)
-        start = 0
-        for layer, size in enumerate(layout.sizes):
-            out[start : start + size] = engine.coordinate_trimmed_mean(
-                _layer_views(updates, layer), self.beta
-            )
-            start += size
-        return out
+        out: npt.NDArray[np.float32],
+    ) -> None:
+        """Trimmed mean of each coordinate of the layer."""
+        out[:] = engine.coordinate_trimmed_mean(views, self.beta)
 
 
 class MultiKrum(RowStrategy):
