@@ -156,6 +156,23 @@ def run_reactor(algo: str, spec: dict[str, Any], workdir: Path, run_dir: Path) -
     }
 
 
+def _train_trl(
+    trl: Any, trainer: Any, args: Any, steps: list[dict[str, float]], built: float, window: Any
+) -> dict[str, Any]:
+    """Run a TRL trainer built at ``built`` and report its timings and peak memory."""
+    started = time.perf_counter()
+    trainer.train()
+    finished = time.perf_counter()
+    return {
+        "version": trl.__version__,
+        "optimizer": getattr(args.optim, "value", str(args.optim)),
+        "steps": steps,
+        "setup_s": started - built,
+        "train_s": finished - started,
+        **end_memory_window(window),
+    }
+
+
 def run_trl_grpo(spec: dict[str, Any], workdir: Path, run_dir: Path) -> dict[str, Any]:
     import trl
     from datasets import Dataset
@@ -234,17 +251,7 @@ def run_trl_grpo(spec: dict[str, Any], workdir: Path, run_dir: Path) -> dict[str
         processing_class=tokenizer,
         callbacks=[StepClock()],
     )
-    started = time.perf_counter()
-    trainer.train()
-    finished = time.perf_counter()
-    return {
-        "version": trl.__version__,
-        "optimizer": getattr(args.optim, "value", str(args.optim)),
-        "steps": steps,
-        "setup_s": started - built,
-        "train_s": finished - started,
-        **end_memory_window(window),
-    }
+    return _train_trl(trl, trainer, args, steps, built, window)
 
 
 def run_trl_ppo(spec: dict[str, Any], workdir: Path, run_dir: Path) -> dict[str, Any]:
@@ -363,17 +370,7 @@ def run_trl_ppo(spec: dict[str, Any], workdir: Path, run_dir: Path) -> dict[str,
         value_model=value_model,
         callbacks=[StepClock()],
     )
-    started = time.perf_counter()
-    trainer.train()
-    finished = time.perf_counter()
-    return {
-        "version": trl.__version__,
-        "optimizer": getattr(args.optim, "value", str(args.optim)),
-        "steps": steps,
-        "setup_s": started - built,
-        "train_s": finished - started,
-        **end_memory_window(window),
-    }
+    return _train_trl(trl, trainer, args, steps, built, window)
 
 
 def child_main(algo: str, side: str, workdir: Path, out: Path, threads: int) -> None:
