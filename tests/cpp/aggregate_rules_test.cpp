@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "mlforge/error.h"
@@ -169,6 +170,63 @@ TEST(AggregateKernels, NanGivesNanInItsCoordinateOnly) {
     for (std::size_t j = 0; j < 50; ++j) {
       EXPECT_EQ(std::isnan(median[j]), j == 17) << k;
       EXPECT_EQ(std::isnan(trimmed[j]), j == 17) << k;
+    }
+  }
+}
+
+// The exception's message, or "" when `call` returns.
+template <class Call>
+std::string error_of(Call call) {
+  try {
+    call();
+  } catch (const mlforge::InvalidArgument& error) {
+    return error.what();
+  }
+  return "";
+}
+
+TEST(AggregateKernels, RejectModeNamesTheFirstRowHoldingNanOrInfinity) {
+  using mlforge::NonFinite;
+  for (std::int64_t k : {5, 100, 1030}) {  // network path and (K > 1024) selection path
+    for (float bad : {NAN, INFINITY, -INFINITY}) {
+      Clients c(k, 40);
+      c.data[static_cast<std::size_t>((k - 1) * 40 + 39)] = bad;  // last row, last (ragged-group) coordinate
+      c.data[static_cast<std::size_t>(3 * 40 + 21)] = bad;
+      std::vector<float> out(40);
+      const ArrayView view(out.data(), DType::kFloat32, {40});
+      const std::string median = error_of([&] { mlforge::coordinate_median(c.rows, view, {}, NonFinite::kReject); });
+      const std::string trimmed =
+          error_of([&] { mlforge::coordinate_trimmed_mean(c.rows, 0.2, view, {}, NonFinite::kReject); });
+      EXPECT_NE(median.find("updates[3] contains NaN or infinite values"), std::string::npos) << k << median;
+      EXPECT_NE(trimmed.find("updates[3] contains NaN or infinite values"), std::string::npos) << k << trimmed;
+      EXPECT_EQ(error_of([&] { mlforge::coordinate_median(c.rows, view); }), "");  // propagation stays the default
+    }
+    Clients finite(k, 40);
+    finite.data[7] = 3.4e38f;  // FLT_MAX-sized values are finite, not rejected
+    std::vector<float> out(40);
+    EXPECT_EQ(error_of([&] {
+                mlforge::coordinate_median(finite.rows, ArrayView(out.data(), DType::kFloat32, {40}), {},
+                                           NonFinite::kReject);
+              }),
+              "");
+  }
+}
+
+TEST(AggregateRules, KrumFamilyRejectsNanOrInfinityByRow) {
+  for (float bad : {NAN, INFINITY}) {
+    for (std::int64_t first_bad : {0, 4}) {  // a bad row 0 is also the likeliest central row
+      Clients c(11, 700);
+      c.data[static_cast<std::size_t>(first_bad * 700 + 300)] = bad;
+      c.data[static_cast<std::size_t>(9 * 700 + 5)] = bad;
+      std::vector<float> out(700);
+      std::vector<double> distances(121);
+      mlforge::pairwise_sq_distances(c.rows, ArrayView(distances.data(), DType::kFloat64, {11, 11}));
+      EXPECT_TRUE(std::isnan(distances[static_cast<std::size_t>(first_bad * 11 + first_bad)]));
+      EXPECT_TRUE(std::isnan(distances[static_cast<std::size_t>(first_bad * 11 + 2)]));
+      const std::string expected = "updates[" + std::to_string(first_bad) + "] contains NaN or infinite values";
+      const ArrayView view(out.data(), DType::kFloat32, {700});
+      EXPECT_NE(error_of([&] { mlforge::multi_krum(c.rows, 2, 3, view); }).find(expected), std::string::npos);
+      EXPECT_NE(error_of([&] { mlforge::bulyan(c.rows, 2, view); }).find(expected), std::string::npos);
     }
   }
 }

@@ -92,6 +92,23 @@ def test_nan_propagates_to_its_coordinate_only():
     assert np.isnan(median[17]) and np.isfinite(np.delete(median, 17)).all()
 
 
+def test_reject_non_finite_names_the_first_bad_update():
+    x = _updates(k=7, d=100)
+    x[5, 99] = np.inf
+    x[2, 40] = np.nan
+    with pytest.raises(InvalidArgumentError, match=r"median\] updates\[2\] contains NaN"):
+        engine.coordinate_median(x, reject_non_finite=True)
+    with pytest.raises(InvalidArgumentError, match=r"updates\[2\] contains NaN or infinite"):
+        engine.coordinate_trimmed_mean(x, 0.2, reject_non_finite=True)
+    x[2, 40] = 0.0
+    # By default infinities are values (numpy's median), and rejecting needs nothing non-finite.
+    np.testing.assert_array_equal(engine.coordinate_median(x), np.median(x, axis=0).astype(np.float32))
+    with pytest.raises(InvalidArgumentError, match=r"updates\[5\]"):
+        engine.coordinate_median(x, reject_non_finite=True)
+    x[5, 99] = 1.0
+    engine.coordinate_median(x, reject_non_finite=True)
+
+
 def test_bad_updates_are_named():
     with pytest.raises(
         InvalidArgumentError, match=r"updates\[1\]: expected a vector of length 4 like updates\[0\]"

@@ -149,16 +149,28 @@ def test_bad_updates_name_the_client():
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
-@pytest.mark.parametrize("rule", ["fedavg", "median", "krum"])
-def test_non_finite_update_is_named_even_with_zero_weight(bad, rule):
-    # FedAvg checks the finiteness of its result instead of making a separate pass over the
-    # inputs: a NaN/inf must still be caught when its client's weight is 0 (0 * inf = NaN).
+@pytest.mark.parametrize(
+    ("rule", "params"),
+    [
+        ("fedavg", {}),
+        ("median", {}),
+        ("trimmed_mean", {"beta": 0.2}),
+        ("krum", {"f": 1}),
+        ("multi_krum", {"f": 1, "m": 3}),
+        ("bulyan", {"f": 1}),
+        ("geometric_median", {}),
+        ("centered_clip", {"tau": 1.0}),
+    ],
+)
+def test_non_finite_update_is_named_even_with_zero_weight(bad, rule, params):
+    # No rule makes a separate pass over the inputs when it can check them in its own: FedAvg tests
+    # its result (a NaN/inf must still be caught when its client's weight is 0: 0 * inf = NaN), the
+    # coordinate-wise rules check while gathering, the Krum family through the pairwise distances.
     x = _updates()
     x[6, 3] = bad
     x[9, 0] = bad
     w = np.ones(len(x))
     w[6] = 0.0
-    params = {"f": 1} if rule == "krum" else {}
     with pytest.raises(InvalidArgumentError, match=r"updates\[6\] contains NaN or infinite values"):
         aggregate(x, w, rule=rule, **params)
 

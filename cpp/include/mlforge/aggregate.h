@@ -3,7 +3,9 @@
 // distance and sum accumulates in float64 (see kernels.h: the centred pairwise distances are
 // shared by Krum, Multi-Krum and Bulyan). Outputs are float32 [D]. Deterministic for any thread
 // count. Errors: InvalidArgument for too few clients for f (naming the rule's requirement), bad
-// parameters, or the row errors of kernels.h. Thread-safety: pure functions.
+// parameters, or the row errors of kernels.h. Krum, Multi-Krum and Bulyan reject a row holding NaN
+// or infinity ("updates[r] contains NaN or infinite values", the first such row), found from the
+// pairwise distances at no extra pass. Thread-safety: pure functions.
 #pragma once
 
 #include <cstdint>

@@ -40,14 +40,22 @@ MLFORGE_API void stream_triad(const ArrayView& a, const ArrayView& b, const Arra
 MLFORGE_API void weighted_sum(const std::vector<ArrayView>& rows, const ArrayView& weights, const ArrayView& out,
                               Stream stream = {});
 
+/// What the coordinate-wise reductions do with NaN and infinity in their inputs. kPropagate: NaN
+/// anywhere in a coordinate gives NaN there, infinities are values like any other (numpy's
+/// semantics). kReject: InvalidArgument "[op] updates[r] contains NaN or infinite values" naming
+/// the first such row (client), for aggregation where such an update is corrupt; the check rides
+/// on the reduction's own pass over the inputs (a second pass runs only to name the row).
+enum class NonFinite { kPropagate, kReject };
+
 /// Coordinate-wise median (Yin et al. 2018): out[d] = median_k rows[k][d], the mean of the two
-/// middle values for even K (numpy.median's definition). NaN anywhere in a coordinate gives NaN.
-MLFORGE_API void coordinate_median(const std::vector<ArrayView>& rows, const ArrayView& out, Stream stream = {});
+/// middle values for even K (numpy.median's definition).
+MLFORGE_API void coordinate_median(const std::vector<ArrayView>& rows, const ArrayView& out, Stream stream = {},
+                                   NonFinite non_finite = NonFinite::kPropagate);
 
 /// Coordinate-wise trimmed mean (Yin et al. 2018): per coordinate drop the floor(beta * K)
 /// smallest and largest values and average the rest (scipy.stats.trim_mean). 0 <= beta < 1/2.
 MLFORGE_API void coordinate_trimmed_mean(const std::vector<ArrayView>& rows, double beta, const ArrayView& out,
-                                         Stream stream = {});
+                                         Stream stream = {}, NonFinite non_finite = NonFinite::kPropagate);
 
 /// Squared Euclidean distances between rows, out [K, K] float64, computed on rows centred on a
 /// central row (the distances are unchanged, the cancellation is not: Flower's float32 Gram on full
@@ -55,6 +63,7 @@ MLFORGE_API void coordinate_trimmed_mean(const std::vector<ArrayView>& rows, dou
 /// over tiles of 256 columns, each tile's dots taken in float32 (at most 20 roundings per dot);
 /// pairs with d_ij < (G_ii + G_jj) / 64 (near-duplicate rows) are recomputed directly in float64.
 /// Relative error of d_ij: typically ~1e-8 (the tiles' roundings average out), 1.5e-4 at worst.
+/// A row holding NaN or infinity has NaN distances (to itself included).
 MLFORGE_API void pairwise_sq_distances(const std::vector<ArrayView>& rows, const ArrayView& out, Stream stream = {});
 
 /// L2 norm of each row, out [K] float64.

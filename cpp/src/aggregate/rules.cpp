@@ -18,10 +18,14 @@
 namespace mlforge {
 namespace {
 
-std::vector<double> distance_matrix(const std::vector<ArrayView>& rows) {
+// The pairwise distances; a row holding NaN or infinity (NaN distances) is rejected by name.
+std::vector<double> distance_matrix(const char* op, const std::vector<ArrayView>& rows) {
   const auto k = static_cast<std::int64_t>(rows.size());
   std::vector<double> distances(static_cast<std::size_t>(k * k));
   pairwise_sq_distances(rows, ArrayView(distances.data(), DType::kFloat64, {k, k}));
+  if (!std::all_of(distances.begin(), distances.end(), [](double d) { return std::isfinite(d); })) {
+    detail::require_finite_rows(op, rows);
+  }
   return distances;
 }
 
@@ -145,7 +149,7 @@ void krum_scores(const std::vector<ArrayView>& rows, std::int64_t f, const Array
   detail::require_array("aggregate.krum", "scores", scores, {DType::kFloat64}, {k}, true);
   std::vector<std::int64_t> all(static_cast<std::size_t>(k));
   std::iota(all.begin(), all.end(), std::int64_t{0});
-  const std::vector<double> s = scores_among(distance_matrix(rows), k, all, f);
+  const std::vector<double> s = scores_among(distance_matrix("aggregate.krum", rows), k, all, f);
   std::copy(s.begin(), s.end(), static_cast<double*>(scores.data()));
 }
 
@@ -172,7 +176,7 @@ void bulyan(const std::vector<ArrayView>& rows, std::int64_t f, const ArrayView&
   const auto k = static_cast<std::int64_t>(rows.size());
   require_byzantine_budget("bulyan", k, f, 4, 3, /*strict=*/false);
   detail::require_array(op, "out", out, {DType::kFloat32}, {length}, true);
-  const std::vector<double> distances = distance_matrix(rows);
+  const std::vector<double> distances = distance_matrix(op, rows);
   std::vector<std::int64_t> remaining(static_cast<std::size_t>(k));
   std::iota(remaining.begin(), remaining.end(), std::int64_t{0});
   std::vector<ArrayView> picks;

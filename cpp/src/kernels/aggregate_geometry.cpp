@@ -99,14 +99,24 @@ MLFORGE_TARGET_CLONES void add_row(double* __restrict acc, const float* __restri
   for (std::int64_t i = 0; i < n; ++i) acc[i] += static_cast<double>(x[i]);
 }
 
-// max |x| over n values (NaN is ignored).
+// max |x| over n values (NaN is ignored). Explicit lanes: the compiler may not reorder a scalar
+// max reduction (NaN makes it non-associative) and would leave it scalar.
 MLFORGE_TARGET_CLONES float max_abs(const float* __restrict x, std::int64_t n) {
-  float largest = 0.0f;
-  for (std::int64_t i = 0; i < n; ++i) {
-    const float v = std::fabs(x[i]);
+  Lanes largest = {};
+  std::int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    Lanes v;
+    load(v, x + i);
+    v = v < 0.0f ? -v : v;
     largest = v > largest ? v : largest;
   }
-  return largest;
+  float result = 0.0f;
+  for (int l = 0; l < kLanes; ++l) result = largest[l] > result ? largest[l] : result;
+  for (; i < n; ++i) {
+    const float v = std::fabs(x[i]);
+    result = v > result ? v : result;
+  }
+  return result;
 }
 
 // out = x * scale - c * scale: scale is a power of two, so both products are exact and the
@@ -167,6 +177,21 @@ void norms_of(const std::vector<ArrayView>& rows, double* out) {
 }
 
 }  // namespace
+
+namespace detail {
+
+void require_finite_rows(const char* op, const std::vector<ArrayView>& rows) {
+  std::vector<double> norms(rows.size());
+  // Finite float32 values cannot overflow a float64 sum of squares, so a non-finite norm means a
+  // NaN or an infinity in the row.
+  row_norms(rows, ArrayView(norms.data(), DType::kFloat64, {static_cast<std::int64_t>(rows.size())}));
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    MLFORGE_CHECK(std::isfinite(norms[r]), InvalidArgument, "[", op, "] updates[", r,
+                  "] contains NaN or infinite values");
+  }
+}
+
+}  // namespace detail
 
 void pairwise_sq_distances(const std::vector<ArrayView>& rows, const ArrayView& out, Stream stream) {
   constexpr const char* op = "kernels.pairwise_sq_distances";
@@ -275,12 +300,16 @@ void pairwise_sq_distances(const std::vector<ArrayView>& rows, const ArrayView& 
   // error is 40u / kRecheckFraction ~ 1.5e-4; in practice the roundings of the D / 256 tiles
   // average out and errors are ~1e-8 relative (tests check 1e-7 against float64 cdist).
   std::vector<std::pair<std::int64_t, std::int64_t>> recheck;
+  // A NaN or infinity in row i (or in the central row) makes G_ii non-finite: centred, scaled
+  // finite values are below 4 in magnitude, so their float32 products and sums stay finite. d_ij is
+  // then inf or NaN; both become NaN, so callers can tell bad rows from far ones.
+  constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
   for (std::int64_t i = 0; i < k; ++i) {
-    distances[i * k + i] = 0.0;
+    distances[i * k + i] = std::isfinite(gram[layout.at(i, i)]) ? 0.0 : kNaN;
     for (std::int64_t j = i + 1; j < k; ++j) {
       const double self = gram[layout.at(i, i)] + gram[layout.at(j, j)];
       const double d = self - 2.0 * gram[layout.at(i, j)];
-      distances[i * k + j] = distances[j * k + i] = std::max(0.0, d);  // NaN rows give 0, as ever
+      distances[i * k + j] = distances[j * k + i] = std::isfinite(d) ? std::max(0.0, d) : kNaN;
       if (d < kRecheckFraction * self) recheck.emplace_back(i, j);
     }
   }

@@ -49,6 +49,11 @@ MLFORGE_TARGET_CLONES void axpy_block_into(double* __restrict acc, const float* 
   }
 }
 
+void require_propagate_on_cuda(const char* op, NonFinite non_finite) {
+  MLFORGE_CHECK(non_finite == NonFinite::kPropagate, InvalidArgument, "[", op,
+                "] non_finite: rejecting NaN/inf is supported for CPU rows only; check them with row_norms");
+}
+
 bool has_nan(const float* values, std::int64_t k) {
   for (std::int64_t i = 0; i < k; ++i) {
     if (std::isnan(values[i])) return true;
@@ -88,18 +93,22 @@ void weighted_sum(const std::vector<ArrayView>& rows, const ArrayView& weights, 
   });
 }
 
-void coordinate_median(const std::vector<ArrayView>& rows, const ArrayView& out, Stream stream) {
+void coordinate_median(const std::vector<ArrayView>& rows, const ArrayView& out, Stream stream,
+                       NonFinite non_finite) {
   constexpr const char* op = "kernels.coordinate_median";
   const DeviceType where = rows.empty() ? DeviceType::kCPU : rows[0].device().type;
   const std::int64_t length = detail::require_rows(op, rows, false, where);
   detail::require_array(op, "out", out, {DType::kFloat32}, {length}, true, where);
-  if (where == DeviceType::kCUDA) return detail::cuda::coordinate_median(rows, out, stream);
+  if (where == DeviceType::kCUDA) {
+    require_propagate_on_cuda(op, non_finite);
+    return detail::cuda::coordinate_median(rows, out, stream);
+  }
   auto* result = static_cast<float*>(out.data());
   const auto k = static_cast<std::int64_t>(rows.size());
   if (k <= detail::kMaxNetworkRows) {
     // Middle one or two of the sorted lanes; the network sorts kSortLanes coordinates at once.
     const std::int64_t upper = k / 2, lower = k % 2 == 1 ? upper : upper - 1;
-    detail::for_each_sorted_group(rows, length, [&](const float* sorted, const bool* nan, std::int64_t first,
+    const bool saw_non_finite = detail::for_each_sorted_group(rows, length, [&](const float* sorted, const bool* nan, std::int64_t first,
                                                      std::int64_t width) {
       const float* hi = sorted + upper * detail::kSortLanes;
       const float* lo = sorted + lower * detail::kSortLanes;
@@ -108,8 +117,10 @@ void coordinate_median(const std::vector<ArrayView>& rows, const ArrayView& out,
         result[first + l] = nan[l] ? std::numeric_limits<float>::quiet_NaN() : static_cast<float>(median);
       }
     });
+    if (saw_non_finite && non_finite == NonFinite::kReject) detail::require_finite_rows(op, rows);
     return;
   }
+  if (non_finite == NonFinite::kReject) detail::require_finite_rows(op, rows);
   detail::per_coordinate(rows, length, result, [](float* values, std::int64_t count) -> double {
     if (has_nan(values, count)) return std::nan("");
     const std::int64_t middle = count / 2;
@@ -121,21 +132,25 @@ void coordinate_median(const std::vector<ArrayView>& rows, const ArrayView& out,
   });
 }
 
-void coordinate_trimmed_mean(const std::vector<ArrayView>& rows, double beta, const ArrayView& out, Stream stream) {
+void coordinate_trimmed_mean(const std::vector<ArrayView>& rows, double beta, const ArrayView& out, Stream stream,
+                             NonFinite non_finite) {
   constexpr const char* op = "kernels.coordinate_trimmed_mean";
   const DeviceType where = rows.empty() ? DeviceType::kCPU : rows[0].device().type;
   const std::int64_t length = detail::require_rows(op, rows, false, where);
   detail::require_array(op, "out", out, {DType::kFloat32}, {length}, true, where);
   MLFORGE_CHECK(std::isfinite(beta) && beta >= 0.0 && beta < 0.5, InvalidArgument, "[", op,
                 "] beta must be in [0, 0.5), got ", beta);
-  if (where == DeviceType::kCUDA) return detail::cuda::coordinate_trimmed_mean(rows, beta, out, stream);
+  if (where == DeviceType::kCUDA) {
+    require_propagate_on_cuda(op, non_finite);
+    return detail::cuda::coordinate_trimmed_mean(rows, beta, out, stream);
+  }
   const auto k = static_cast<std::int64_t>(rows.size());
   const auto cut = static_cast<std::int64_t>(std::floor(beta * static_cast<double>(k)));
   auto* result = static_cast<float*>(out.data());
   if (k <= detail::kMaxNetworkRows) {
     // Sum of the sorted ranks [cut, K - cut), in float64, per lane.
     const double kept = static_cast<double>(k - 2 * cut);
-    detail::for_each_sorted_group(rows, length, [&](const float* sorted, const bool* nan, std::int64_t first,
+    const bool saw_non_finite = detail::for_each_sorted_group(rows, length, [&](const float* sorted, const bool* nan, std::int64_t first,
                                                      std::int64_t width) {
       double total[detail::kSortLanes] = {};
       for (std::int64_t r = cut; r < k - cut; ++r) {
@@ -146,8 +161,10 @@ void coordinate_trimmed_mean(const std::vector<ArrayView>& rows, double beta, co
         result[first + l] = nan[l] ? std::numeric_limits<float>::quiet_NaN() : static_cast<float>(total[l] / kept);
       }
     });
+    if (saw_non_finite && non_finite == NonFinite::kReject) detail::require_finite_rows(op, rows);
     return;
   }
+  if (non_finite == NonFinite::kReject) detail::require_finite_rows(op, rows);
   detail::per_coordinate(rows, length, result, [cut](float* values, std::int64_t count) -> double {
     if (has_nan(values, count)) return std::nan("");
     // Two partitions (O(K)) instead of a sort: the cut smallest to the front, the cut largest to the back.

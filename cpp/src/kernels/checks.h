@@ -73,4 +73,8 @@ inline std::int64_t require_rows(const char* op, const std::vector<ArrayView>& r
   return length;
 }
 
+// Throws InvalidArgument "[op] updates[r] contains NaN or infinite values" for the first row holding
+// either (one pass of row norms; CPU rows); returns when every row is finite.
+void require_finite_rows(const char* op, const std::vector<ArrayView>& rows);
+
 }  // namespace mlforge::detail

@@ -66,7 +66,49 @@ MLFORGE_ALWAYS_INLINE void stage1(float* tile, std::int64_t base, bool ascending
   store(hi, b);
 }
 
+typedef std::int32_t RowMask __attribute__((vector_size(kSortLanes * sizeof(std::int32_t))));
+
 }  // namespace
+
+MLFORGE_TARGET_CLONES bool gather_groups(const std::vector<ArrayView>& rows, std::int64_t start, std::int64_t count,
+                                         std::int64_t prefetch_end, float* tiles, std::int64_t tile_floats,
+                                         bool (*nan_lanes)[kSortLanes]) {
+  const std::int64_t groups = (count + kSortLanes - 1) / kSortLanes;
+  const std::int64_t full = count / kSortLanes;  // groups with all kSortLanes coordinates present
+  RowMask nan[kSortRefill] = {};
+  RowMask non_finite = {};  // x - x is NaN exactly for NaN and infinite x
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    const float* row = static_cast<const float*>(rows[r].data());
+    // The next refill's bytes of this row, one cache line per group: K rows are K streams, more
+    // than the hardware prefetchers follow.
+    for (std::int64_t next = start + count; next < prefetch_end; next += kSortLanes) __builtin_prefetch(row + next);
+    float* dst = tiles + static_cast<std::int64_t>(r) * kSortLanes;
+    for (std::int64_t g = 0; g < full; ++g) {
+      Row v;
+      load(v, row + start + g * kSortLanes);
+      const Row zero_if_finite = v - v;
+      nan[g] |= v != v;
+      non_finite |= zero_if_finite != zero_if_finite;
+      store(dst + g * tile_floats, v);
+    }
+    if (full < groups) {  // the ragged last group: copy what exists, zero the rest
+      float* tail = dst + full * tile_floats;
+      const std::int64_t width = count - full * kSortLanes;
+      for (std::int64_t l = 0; l < kSortLanes; ++l) tail[l] = l < width ? row[start + full * kSortLanes + l] : 0.0f;
+      Row v;
+      load(v, tail);
+      const Row zero_if_finite = v - v;
+      nan[full] |= v != v;
+      non_finite |= zero_if_finite != zero_if_finite;
+    }
+  }
+  bool any_non_finite = false;
+  for (int l = 0; l < kSortLanes; ++l) any_non_finite |= non_finite[l] != 0;
+  for (std::int64_t g = 0; g < groups; ++g) {
+    for (int l = 0; l < kSortLanes; ++l) nan_lanes[g][l] = nan[g][l] != 0;
+  }
+  return any_non_finite;
+}
 
 std::int64_t network_rows(std::int64_t k) {
   std::int64_t n = 8;

@@ -26,12 +26,26 @@ std::int64_t network_rows(std::int64_t k);
 // ascending. NaN makes the order of its lane unspecified (callers mask such lanes).
 void sort_lanes(float* tile, std::int64_t n);
 
+// Groups copied per refill of a worker's tiles: each row is read kSortRefill * 64 bytes at a time,
+// so K rows do not become K short interleaved streams.
+inline constexpr int kSortRefill = 4;
+
+// Copies coordinates [start, start + count) of every row (count <= kSortLanes * kSortRefill) into
+// consecutive tiles of tile_floats floats: tile g, row r, lane l holds rows[r][start + g*kSortLanes + l],
+// lanes past `count` hold 0. nan_lanes[g][l] becomes true when that lane holds a NaN. Returns whether
+// any copied value is NaN or infinite. Rows' data from `start + count` up to `prefetch_end` (the
+// next refill) is prefetched while copying.
+bool gather_groups(const std::vector<ArrayView>& rows, std::int64_t start, std::int64_t count,
+                   std::int64_t prefetch_end, float* tiles, std::int64_t tile_floats,
+                   bool (*nan_lanes)[kSortLanes]);
+
 // Applies finish(sorted, nan_lanes, first, width) to consecutive groups of up to kSortLanes
 // coordinates: `sorted` is the [network_rows(K)][kSortLanes] tile of the group's values sorted per
 // lane (rows >= K are +inf), nan_lanes[l] is true when lane l held a NaN, `first` is the group's
 // first coordinate and `width` its number of coordinates. Groups are chunked deterministically.
+// Returns whether any input value is NaN or infinite.
 template <class Finish>
-void for_each_sorted_group(const std::vector<ArrayView>& rows, std::int64_t length, Finish finish);
+bool for_each_sorted_group(const std::vector<ArrayView>& rows, std::int64_t length, Finish finish);
 
 }  // namespace mlforge::detail
 

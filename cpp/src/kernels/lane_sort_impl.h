@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <limits>
 #include <memory>
@@ -11,9 +12,6 @@
 namespace mlforge::detail {
 
 inline constexpr std::int64_t kSortGroupGrain = 1 << 12;
-// Groups copied per refill: each row is read kSortRefill * 64 bytes at a time, so K rows do not
-// become K short interleaved streams.
-inline constexpr int kSortRefill = 4;
 
 struct AlignedFree {
   void operator()(float* p) const noexcept { std::free(p); }
@@ -25,8 +23,9 @@ inline std::unique_ptr<float[], AlignedFree> aligned_floats(std::int64_t count) 
 }
 
 template <class Finish>
-void for_each_sorted_group(const std::vector<ArrayView>& rows, std::int64_t length, Finish finish) {
+bool for_each_sorted_group(const std::vector<ArrayView>& rows, std::int64_t length, Finish finish) {
   const auto k = static_cast<std::int64_t>(rows.size());
+  std::atomic<bool> non_finite{false};
   const std::int64_t n = network_rows(k);
   const std::int64_t tile_floats = n * kSortLanes;
   parallel_for(0, length, kSortGroupGrain, [&](std::int64_t lo, std::int64_t hi) {
@@ -37,27 +36,8 @@ void for_each_sorted_group(const std::vector<ArrayView>& rows, std::int64_t leng
     for (std::int64_t start = lo; start < hi; start += span) {
       const std::int64_t count = std::min(span, hi - start);
       const std::int64_t groups = (count + kSortLanes - 1) / kSortLanes;
-      for (auto& lanes : nan_lanes) std::fill(lanes, lanes + kSortLanes, false);
-      for (std::int64_t r = 0; r < k; ++r) {
-        const float* row = static_cast<const float*>(rows[static_cast<std::size_t>(r)].data()) + start;
-        for (std::int64_t g = 0; g < groups; ++g) {
-          float* dst = tiles.get() + g * tile_floats + r * kSortLanes;
-          const std::int64_t width = std::min<std::int64_t>(kSortLanes, count - g * kSortLanes);
-          const float* src = row + g * kSortLanes;
-          bool* nan = nan_lanes[g];
-          if (width == kSortLanes) {
-            for (int l = 0; l < kSortLanes; ++l) {
-              dst[l] = src[l];
-              nan[l] |= src[l] != src[l];
-            }
-          } else {
-            for (std::int64_t l = 0; l < kSortLanes; ++l) {
-              const float v = l < width ? src[l] : 0.0f;
-              dst[l] = v;
-              nan[l] |= v != v;
-            }
-          }
-        }
+      if (gather_groups(rows, start, count, std::min(hi, start + count + span), tiles.get(), tile_floats, nan_lanes)) {
+        non_finite.store(true, std::memory_order_relaxed);
       }
       for (std::int64_t g = 0; g < groups; ++g) {
         float* tile = tiles.get() + g * tile_floats;
@@ -68,6 +48,7 @@ void for_each_sorted_group(const std::vector<ArrayView>& rows, std::int64_t leng
       }
     }
   });
+  return non_finite.load();
 }
 
 }  // namespace mlforge::detail

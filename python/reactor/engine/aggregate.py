@@ -56,18 +56,28 @@ def weighted_sum_into(updates: Any, weights: Any, out: Any, *, stream: Any = Non
     _mlforge.weighted_sum(updates, weights, out, stream_handle("kernels.weighted_sum", stream))
 
 
-def coordinate_median(updates: Updates) -> npt.NDArray[np.float32]:
-    """Coordinate-wise median (numpy.median's definition for even K)."""
+def coordinate_median(updates: Updates, *, reject_non_finite: bool = False) -> npt.NDArray[np.float32]:
+    """Coordinate-wise median (numpy.median's definition for even K).
+
+    By default a NaN makes its coordinate NaN and infinities count as values; with
+    ``reject_non_finite`` a NaN or infinity raises ``InvalidArgumentError`` naming the first update
+    holding one, checked during the median's own pass over the inputs.
+    """
     out = np.empty(_shape(updates)[1], dtype=np.float32)
-    _mlforge.coordinate_median(updates, out)
+    _mlforge.coordinate_median(updates, out, 0, reject_non_finite)
     return out
 
 
-def coordinate_trimmed_mean(updates: Updates, beta: float) -> npt.NDArray[np.float32]:
-    """Coordinate-wise mean after dropping floor(beta * K) values at each end (0 <= beta < 1/2)."""
+def coordinate_trimmed_mean(
+    updates: Updates, beta: float, *, reject_non_finite: bool = False
+) -> npt.NDArray[np.float32]:
+    """Coordinate-wise mean after dropping floor(beta * K) values at each end (0 <= beta < 1/2).
+
+    NaN and infinities as in :func:`coordinate_median`.
+    """
     out = np.empty(_shape(updates)[1], dtype=np.float32)
     _mlforge.coordinate_trimmed_mean(
-        updates, check_finite("kernels.coordinate_trimmed_mean", "beta", beta), out
+        updates, check_finite("kernels.coordinate_trimmed_mean", "beta", beta), out, 0, reject_non_finite
     )
     return out
 

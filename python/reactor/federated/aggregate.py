@@ -19,13 +19,13 @@ def _fedavg(updates: Any, weights: npt.NDArray[np.float64]) -> npt.NDArray[np.fl
 
 
 def _median(updates: Any, weights: npt.NDArray[np.float64]) -> npt.NDArray[np.float32]:
-    return engine.coordinate_median(updates)
+    return engine.coordinate_median(updates, reject_non_finite=True)
 
 
 def _trimmed_mean(
     updates: Any, weights: npt.NDArray[np.float64], *, beta: float = 0.1
 ) -> npt.NDArray[np.float32]:
-    return engine.coordinate_trimmed_mean(updates, beta)
+    return engine.coordinate_trimmed_mean(updates, beta, reject_non_finite=True)
 
 
 def _krum(updates: Any, weights: npt.NDArray[np.float64], *, f: int) -> npt.NDArray[np.float32]:
@@ -62,6 +62,11 @@ RULES: dict[str, Callable[..., npt.NDArray[np.float32]]] = {
     "geometric_median": _geometric_median,
     "centered_clip": _centered_clip,
 }
+
+# Rules whose engine pass rejects a NaN/inf update itself (naming it), so they need no separate
+# pass over the inputs: the coordinate-wise ones with reject_non_finite, the Krum family through
+# the pairwise distances.
+_SELF_CHECKING = frozenset({"median", "trimmed_mean", "krum", "multi_krum", "bulyan"})
 
 
 def _client_count(updates: Any) -> int:
@@ -130,7 +135,8 @@ def aggregate(
     w = np.ascontiguousarray(w)
     if rule == "fedavg" and not params:
         return _fedavg_checked(updates, w)
-    _check_finite(updates)
+    if rule not in _SELF_CHECKING:
+        _check_finite(updates)
     try:
         return RULES[rule](updates, w, **params)
     except TypeError as error:  # a missing or unknown parameter for this rule
