@@ -18,6 +18,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/large_pages.h"
 #include "mlforge/error.h"
 #include "replay/selector.h"
 
@@ -33,6 +34,7 @@ struct Bounds {
 };
 
 std::size_t round_up(std::size_t n) { return (n + kFanout - 1) / kFanout * kFanout; }
+
 
 class PrioritizedSelector final : public ItemSelector {
  public:
@@ -214,8 +216,9 @@ class PrioritizedSelector final : public ItemSelector {
   double epsilon_;
   std::int64_t size_ = 0;
   bool batching_ = false;
-  std::vector<std::vector<double>> sums_;    // level 0: leaf weights; the last level has kFanout entries
-  std::vector<std::vector<Bounds>> bounds_;  // the same shape
+  // Line-aligned (a group of kFanout sums is one cache line), large levels on huge pages.
+  std::vector<mlforge::detail::LargeVector<double>> sums_;  // level 0: leaf weights; the last level has kFanout entries
+  std::vector<mlforge::detail::LargeVector<Bounds>> bounds_;  // the same shape
   std::vector<std::size_t> dirty_;
   mutable std::vector<double> targets_;  // scratch for pick_many (the table serialises calls)
   mutable std::vector<std::size_t> at_;
