@@ -16,6 +16,7 @@
 // reason, prefetching each draw's next cache line.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
 #include "core/large_pages.h"
@@ -43,6 +44,7 @@ class PrioritizedSelector final : public ItemSelector {
     while (true) {
       sums_.emplace_back(width, 0.0);
       bounds_.emplace_back(sums_.size() == 1 ? 0 : width);  // the leaves' bounds are their weights
+      marks_.emplace_back(sums_.size() == 1 ? 0 : width, std::uint8_t{0});
       if (width == kFanout) break;
       width = round_up(width / kFanout);
     }
@@ -86,20 +88,23 @@ class PrioritizedSelector final : public ItemSelector {
       const double* below = level > 0 ? sums_[level - 1].data() : nullptr;
       for (std::size_t i = 0; i < at_.size(); ++i) {
         const double* group = sums + at_[i] * kFanout;
-        double target = targets_[i];
-        std::size_t chosen = kFanout, last_nonzero = 0;
+        const double target = targets_[i];
+        // The child is the first whose inclusive prefix sum exceeds the target: counting the
+        // prefixes <= target finds it without a branch per entry (random targets make such
+        // branches mispredict at every level). Weights are >= 0, so that child is non-empty.
+        double prefix[kFanout];
+        double running = 0.0;
+        std::size_t chosen = 0;
         for (std::size_t j = 0; j < kFanout; ++j) {
-          if (group[j] <= 0.0) continue;
-          last_nonzero = j;
-          if (target < group[j]) {
-            chosen = j;
-            break;
-          }
-          target -= group[j];
+          running += group[j];
+          prefix[j] = running;
+          chosen += running <= target ? 1 : 0;
         }
-        // Rounding can leave a target a hair above the group's sum: take its last non-empty entry.
-        if (chosen == kFanout) chosen = last_nonzero;
-        targets_[i] = target;
+        if (chosen == kFanout) {  // rounding left the target a hair above the group's sum
+          chosen = kFanout - 1;   // take the last non-empty entry
+          while (chosen > 0 && group[chosen] <= 0.0) --chosen;
+        }
+        targets_[i] = chosen > 0 ? target - prefix[chosen - 1] : target;
         at_[i] = at_[i] * kFanout + chosen;
         if (below != nullptr) __builtin_prefetch(below + at_[i] * kFanout);
       }
@@ -126,9 +131,10 @@ class PrioritizedSelector final : public ItemSelector {
     return std::max(0.0, std::pow(root_bounds().max, 1.0 / alpha_) - epsilon_);
   }
   std::size_t memory_bytes() const override {
-    std::size_t bytes = (dirty_.capacity() + at_.capacity()) * sizeof(std::size_t) + targets_.capacity() * sizeof(double);
+    std::size_t bytes = (dirty_.capacity() + parents_.capacity() + at_.capacity()) * sizeof(std::size_t) +
+                        targets_.capacity() * sizeof(double);
     for (std::size_t l = 0; l < sums_.size(); ++l) {
-      bytes += sums_[l].capacity() * sizeof(double) + bounds_[l].capacity() * sizeof(Bounds);
+      bytes += sums_[l].capacity() * sizeof(double) + bounds_[l].capacity() * sizeof(Bounds) + marks_[l].capacity();
     }
     return bytes;
   }
@@ -185,7 +191,7 @@ class PrioritizedSelector final : public ItemSelector {
     bounds_[level][entry] = out;
   }
   void flush() {
-    if (dirty_.size() > sums_[0].size() / 16) {  // a bulk load: one sweep over every level beats sorting
+    if (dirty_.size() > sums_[0].size() / 16) {  // a bulk load: one sweep over every level beats marking parents
       for (std::size_t level = 1; level < sums_.size(); ++level) {
         // entries past the children's count are padding and stay empty
         for (std::size_t entry = 0; entry < sums_[level - 1].size() / kFanout; ++entry) recompute(level, entry);
@@ -193,21 +199,27 @@ class PrioritizedSelector final : public ItemSelector {
       dirty_.clear();
       return;
     }
-    if (dirty_.size() > 1) std::sort(dirty_.begin(), dirty_.end());
+    // Each level's changed entries are the distinct parents of the level below, found with a
+    // mark per entry (a sort of random leaves would mispredict on most of its comparisons).
     for (std::size_t level = 1; level < sums_.size(); ++level) {
-      std::size_t kept = 0;
-      for (std::size_t i = 0; i < dirty_.size(); ++i) {
-        const std::size_t parent = dirty_[i] / kFanout;
-        if (kept == 0 || dirty_[kept - 1] != parent) dirty_[kept++] = parent;  // sorted: duplicates are adjacent
-      }
-      dirty_.resize(kept);
-      for (std::size_t i = 0; i < kept; ++i) {
-        if (i + 4 < kept) {
-          __builtin_prefetch(sums_[level - 1].data() + dirty_[i + 4] * kFanout);
-          if (level > 1) __builtin_prefetch(bounds_[level - 1].data() + dirty_[i + 4] * kFanout);
+      std::vector<std::uint8_t>& marked = marks_[level];
+      parents_.clear();
+      for (std::size_t child : dirty_) {
+        const std::size_t parent = child / kFanout;
+        if (marked[parent] == 0) {
+          marked[parent] = 1;
+          parents_.push_back(parent);
         }
-        recompute(level, dirty_[i]);
       }
+      for (std::size_t i = 0; i < parents_.size(); ++i) {
+        if (i + 4 < parents_.size()) {
+          __builtin_prefetch(sums_[level - 1].data() + parents_[i + 4] * kFanout);
+          if (level > 1) __builtin_prefetch(bounds_[level - 1].data() + parents_[i + 4] * kFanout);
+        }
+        recompute(level, parents_[i]);
+        marked[parents_[i]] = 0;
+      }
+      dirty_.swap(parents_);
     }
     dirty_.clear();
   }
@@ -219,7 +231,9 @@ class PrioritizedSelector final : public ItemSelector {
   // Line-aligned (a group of kFanout sums is one cache line), large levels on huge pages.
   std::vector<mlforge::detail::LargeVector<double>> sums_;  // level 0: leaf weights; the last level has kFanout entries
   std::vector<mlforge::detail::LargeVector<Bounds>> bounds_;  // the same shape
-  std::vector<std::size_t> dirty_;
+  std::vector<std::size_t> dirty_;                 // changed entries of the level being flushed
+  std::vector<std::size_t> parents_;               // their parents (flush scratch)
+  std::vector<std::vector<std::uint8_t>> marks_;   // per level: entry already among parents_ (all 0 between flushes)
   mutable std::vector<double> targets_;  // scratch for pick_many (the table serialises calls)
   mutable std::vector<std::size_t> at_;
 };

@@ -229,18 +229,39 @@ void Table::Impl::copy_out(std::int64_t slot, const ArrayView* out, std::int64_t
   }
 }
 
+namespace {
+
+// Copies the rows `chosen` (random slots) of one column into consecutive rows of `target`. kBytes > 0
+// fixes the row size at compile time, so each copy is a few moves instead of a memcpy call (the
+// common fields are 1 to 64 bytes); 0 takes it from `bytes`.
+template <std::size_t kBytes>
+void gather_rows(const std::byte* source, std::byte* target, std::size_t bytes, const std::vector<detail::Pick>& chosen) {
+  const std::size_t size = kBytes > 0 ? kBytes : bytes;
+  constexpr std::size_t kAhead = 16;  // random rows: keep several cache misses in flight
+  for (std::size_t b = 0; b < std::min(kAhead, chosen.size()); ++b) {
+    __builtin_prefetch(source + static_cast<std::size_t>(chosen[b].slot) * size);
+  }
+  for (std::size_t b = 0; b < chosen.size(); ++b) {
+    if (b + kAhead < chosen.size()) __builtin_prefetch(source + static_cast<std::size_t>(chosen[b + kAhead].slot) * size);
+    std::memcpy(target + b * size, source + static_cast<std::size_t>(chosen[b].slot) * size, size);
+  }
+}
+
+}  // namespace
+
 void Table::Impl::copy_out_many(const std::vector<detail::Pick>& chosen, const ArrayView* out) const {
   for (std::size_t f = 0; f < columns.size(); ++f) {
-    const std::size_t bytes = item_bytes[f];
     const std::byte* source = columns[f].data();
     auto* target = static_cast<std::byte*>(out[f].data());
-    constexpr std::size_t kAhead = 16;  // random rows: keep several cache misses in flight
-    for (std::size_t b = 0; b < std::min(kAhead, chosen.size()); ++b) {
-      __builtin_prefetch(source + static_cast<std::size_t>(chosen[b].slot) * bytes);
-    }
-    for (std::size_t b = 0; b < chosen.size(); ++b) {
-      if (b + kAhead < chosen.size()) __builtin_prefetch(source + static_cast<std::size_t>(chosen[b + kAhead].slot) * bytes);
-      std::memcpy(target + b * bytes, source + static_cast<std::size_t>(chosen[b].slot) * bytes, bytes);
+    switch (const std::size_t bytes = item_bytes[f]) {
+      case 1: gather_rows<1>(source, target, bytes, chosen); break;
+      case 2: gather_rows<2>(source, target, bytes, chosen); break;
+      case 4: gather_rows<4>(source, target, bytes, chosen); break;
+      case 8: gather_rows<8>(source, target, bytes, chosen); break;
+      case 16: gather_rows<16>(source, target, bytes, chosen); break;
+      case 32: gather_rows<32>(source, target, bytes, chosen); break;
+      case 64: gather_rows<64>(source, target, bytes, chosen); break;
+      default: gather_rows<0>(source, target, bytes, chosen); break;
     }
   }
 }
