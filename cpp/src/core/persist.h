@@ -62,8 +62,8 @@ class FileWriter {
     put<std::uint64_t>(text.size());
     bytes(reinterpret_cast<const std::byte*>(text.data()), text.size());
   }
-  template <class T, class Allocator>
-  void put(const std::vector<T, Allocator>& values) {
+  template <class T>
+  void put(const std::vector<T>& values) {
     static_assert(std::is_trivially_copyable_v<T>);
     put<std::uint64_t>(values.size());
     bytes(reinterpret_cast<const std::byte*>(values.data()), values.size() * sizeof(T));
@@ -95,11 +95,11 @@ class Reader {
     return value;
   }
   std::string get_string();
-  template <class T, class Allocator = std::allocator<T>>
-  std::vector<T, Allocator> get_vector() {
+  template <class T>
+  std::vector<T> get_vector() {
     const auto n = get<std::uint64_t>();
     MLFORGE_CHECK(n <= size_ / sizeof(T), CorruptData, "[", op_, "] '", path_, "': a section is longer than the file");
-    std::vector<T, Allocator> values(n);
+    std::vector<T> values(n);
     const std::byte* at = take(n * sizeof(T));
     if (n > 0) std::memcpy(values.data(), at, n * sizeof(T));  // an empty vector's data() may be null
     return values;

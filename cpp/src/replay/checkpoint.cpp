@@ -100,14 +100,14 @@ std::unique_ptr<Table> Table::load(const std::string& path) {
   t->next_seq = in.get<std::uint64_t>();
   t->counters = in.get<TableStats>();
   t->draws = detail::DrawStream(c.seed, in.get<std::uint64_t>());
-  t->slots = in.get_vector<Table::Impl::SlotInfo, mlforge::detail::LargePageAllocator<Table::Impl::SlotInfo>>();
+  t->slots = in.get_vector<Table::Impl::SlotInfo>();
   t->times_sampled = in.get_vector<std::int64_t>();
   t->episode_step = in.get_vector<std::int64_t>();
   t->free_slots = in.get_vector<std::int64_t>();
   const auto sampler_order = in.get_vector<std::int64_t>();
   const auto window_order = in.get_vector<std::int64_t>();
   for (std::size_t f = 0; f < t->columns.size(); ++f) {
-    t->columns[f] = in.get_vector<std::byte, mlforge::detail::LargePageAllocator<std::byte>>();
+    t->columns[f] = in.get_vector<std::byte>();
     MLFORGE_CHECK(t->columns[f].size() == capacity * t->item_bytes[f], CorruptData, op, " '", path, "': column ", f,
                   " has the wrong size");
   }

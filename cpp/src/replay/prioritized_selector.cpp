@@ -16,10 +16,12 @@
 // reason, prefetching each draw's next cache line.
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <new>
+#include <vector>
 
-#include "core/large_pages.h"
 #include "mlforge/error.h"
 #include "replay/selector.h"
 
@@ -35,6 +37,23 @@ struct Bounds {
 };
 
 std::size_t round_up(std::size_t n) { return (n + kFanout - 1) / kFanout * kFanout; }
+
+// Storage aligned to cache lines, so that a group of kFanout sums is exactly one line (malloc's
+// 16-byte alignment made every group straddle two: twice the misses per level).
+template <class T>
+struct LineAligned {
+  using value_type = T;
+  static constexpr std::align_val_t kAlignment{64};
+  LineAligned() = default;
+  template <class U>
+  LineAligned(const LineAligned<U>&) noexcept {}
+  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlignment)); }
+  void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, kAlignment); }
+  friend bool operator==(const LineAligned&, const LineAligned&) { return true; }
+};
+
+template <class T>
+using LineVector = std::vector<T, LineAligned<T>>;
 
 
 class PrioritizedSelector final : public ItemSelector {
@@ -228,9 +247,8 @@ class PrioritizedSelector final : public ItemSelector {
   double epsilon_;
   std::int64_t size_ = 0;
   bool batching_ = false;
-  // Line-aligned (a group of kFanout sums is one cache line), large levels on huge pages.
-  std::vector<mlforge::detail::LargeVector<double>> sums_;  // level 0: leaf weights; the last level has kFanout entries
-  std::vector<mlforge::detail::LargeVector<Bounds>> bounds_;  // the same shape
+  std::vector<LineVector<double>> sums_;    // level 0: leaf weights; the last level has kFanout entries
+  std::vector<LineVector<Bounds>> bounds_;  // the same shape
   std::vector<std::size_t> dirty_;                 // changed entries of the level being flushed
   std::vector<std::size_t> parents_;               // their parents (flush scratch)
   std::vector<std::vector<std::uint8_t>> marks_;   // per level: entry already among parents_ (all 0 between flushes)

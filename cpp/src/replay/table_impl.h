@@ -8,7 +8,6 @@
 #include <mutex>
 #include <vector>
 
-#include "core/large_pages.h"
 #include "mlforge/replay.h"
 #include "replay/selector.h"
 
@@ -24,15 +23,14 @@ struct Table::Impl {
   int episode_field = -1;               // index of config.episode_end_field, or -1
 
   // ---- state (guarded by mutex) ----
-  // Big, randomly accessed arrays live on huge pages where the kernel allows (core/large_pages.h).
-  std::vector<mlforge::detail::LargeVector<std::byte>> columns;  // capacity * item_bytes[f] per field
+  std::vector<std::vector<std::byte>> columns;  // capacity * item_bytes[f] per field
   // Per slot, the item's key (0: the slot is free) and priority side by side: an update of a random
   // slot touches one cache line for both.
   struct SlotInfo {
     std::uint64_t key = 0;
     double priority = 0.0;
   };
-  mlforge::detail::LargeVector<SlotInfo> slots;
+  std::vector<SlotInfo> slots;
   std::vector<std::int64_t> times_sampled;
   std::vector<std::int64_t> episode_step;       // position of the item in its episode (episodes only)
   std::vector<std::int64_t> free_slots;         // a stack; the next slot to fill is at the back
