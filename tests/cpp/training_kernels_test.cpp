@@ -170,6 +170,36 @@ TEST(DpoLoss, ValuesAtInitialisationAndSlopes) {
   }
 }
 
+TEST(DpoLoss, SigmoidLossMatchesLibmAcrossTheWholeRange) {
+  // The kernel's own vectorisable exp and log1p against libm: x from -1e4 to 1e4 (beta 0.5), dense
+  // near 0 and out to where the softplus underflows, including the clamp at |z| = 708.
+  std::vector<double> x;
+  for (double magnitude = 1e-9; magnitude < 1e4; magnitude *= 1.0007) {
+    x.push_back(magnitude);
+    x.push_back(-magnitude);
+  }
+  x.push_back(0.0);
+  const auto n = static_cast<std::int64_t>(x.size());
+  std::vector<double> zeros(x.size(), 0.0), losses(x.size()), slopes(x.size());
+  const double beta = 0.5, eps = 0.1;
+  mlforge::dpo_loss(ArrayView(x.data(), DType::kFloat64, {n}), ArrayView(zeros.data(), DType::kFloat64, {n}),
+                    ArrayView(zeros.data(), DType::kFloat64, {n}), ArrayView(zeros.data(), DType::kFloat64, {n}), beta,
+                    mlforge::DpoLoss::kSigmoid, eps, ArrayView(losses.data(), DType::kFloat64, {n}),
+                    ArrayView(slopes.data(), DType::kFloat64, {n}));
+  const auto log_sigmoid = [](double z) { return z >= 0 ? -std::log1p(std::exp(-z)) : z - std::log1p(std::exp(z)); };
+  const auto sigmoid = [](double z) { return z >= 0 ? 1.0 / (1.0 + std::exp(-z)) : std::exp(z) / (1.0 + std::exp(z)); };
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double z = beta * x[i];
+    const double loss = -(1.0 - eps) * log_sigmoid(z) - eps * log_sigmoid(-z);
+    const double slope = beta * (-(1.0 - eps) * sigmoid(-z) + eps * sigmoid(z));
+    const double tolerance = 8e-16 * std::fabs(loss) + (std::fabs(z) > 700 ? 1e-300 : 0.0);
+    ASSERT_NEAR(losses[i], loss, tolerance) << "x = " << x[i];
+    // The slope subtracts two terms: its error scales with their sum, not with the difference.
+    const double terms = beta * ((1.0 - eps) * sigmoid(-z) + eps * sigmoid(z));
+    ASSERT_NEAR(slopes[i], slope, 8e-16 * terms) << "x = " << x[i];
+  }
+}
+
 TEST(DpoLoss, RejectsBadParametersAndNonFiniteInputs) {
   std::vector<double> x(2, 0.0), out(2), out2(2);
   const ArrayView v(x.data(), DType::kFloat64, {2});

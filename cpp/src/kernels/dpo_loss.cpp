@@ -1,6 +1,8 @@
 #include <cmath>
 
 #include "backend/cuda_entry.h"
+#include "core/simd.h"
+#include "kernels/fast_math.h"
 #include "kernels/checks.h"
 #include "mlforge/kernels.h"
 #include "mlforge/parallel.h"
@@ -14,40 +16,84 @@ struct LossAndSlope {
 };
 
 // log sigma(z), log sigma(-z), sigma(z) and sigma(-z) from one exp and one log1p, without overflow:
-// with e = exp(-|z|), log sigma(|z|) = -log1p(e) and log sigma(-|z|) = -|z| - log1p(e).
+// with e = exp(-|z|), log sigma(|z|) = -log1p(e) and log sigma(-|z|) = -|z| - log1p(e). The exp and
+// log1p are fast_math.h's, so the loops below vectorise.
 struct Sigmoids {
   double log_pos, log_neg, pos, neg;
 };
 
-Sigmoids sigmoids(double z) {
-  const double e = std::exp(-std::fabs(z));
-  const double softplus = std::log1p(e);
+MLFORGE_ALWAYS_INLINE Sigmoids sigmoids(double z) {
+  const double magnitude = std::fabs(z);
+  const double e = detail::fast_exp_nonpositive(-magnitude);
+  const double softplus = detail::fast_log1p_unit(e);
   const double large = 1.0 / (1.0 + e);  // sigma(|z|)
-  const double small = e / (1.0 + e);    // sigma(-|z|)
-  if (z >= 0) return {-softplus, -z - softplus, large, small};
-  return {z - softplus, -softplus, small, large};
+  const double small = e * large;        // sigma(-|z|)
+  const bool positive = z >= 0.0;
+  return {positive ? -softplus : z - softplus, positive ? -z - softplus : -softplus, positive ? large : small,
+          positive ? small : large};
 }
 
-LossAndSlope evaluate(DpoLoss type, double x, double beta, double eps) {
-  const double z = beta * x;
-  switch (type) {
-    case DpoLoss::kSigmoid: {
+// One loss type over pairs [lo, hi): x = (a - b) - (c - d), loss and d loss / d x.
+template <DpoLoss kType, class T>
+MLFORGE_ALWAYS_INLINE void evaluate_rows(const T* a, const T* b, const T* c, const T* d, T* loss, T* slope,
+                                         std::int64_t lo, std::int64_t hi, double beta, double eps) {
+  for (std::int64_t i = lo; i < hi; ++i) {
+    const double x = (static_cast<double>(a[i]) - b[i]) - (static_cast<double>(c[i]) - d[i]);
+    const double z = beta * x;
+    double value = 0.0, derivative = 0.0;
+    if constexpr (kType == DpoLoss::kSigmoid) {
       const Sigmoids s = sigmoids(z);
-      return {-(1.0 - eps) * s.log_pos - eps * s.log_neg, beta * (-(1.0 - eps) * s.neg + eps * s.pos)};
-    }
-    case DpoLoss::kRobust: {
+      value = -(1.0 - eps) * s.log_pos - eps * s.log_neg;
+      derivative = beta * (-(1.0 - eps) * s.neg + eps * s.pos);
+    } else if constexpr (kType == DpoLoss::kRobust) {
       const Sigmoids s = sigmoids(z);
-      return {(-(1.0 - eps) * s.log_pos + eps * s.log_neg) / (1.0 - 2.0 * eps),
-              beta * (-(1.0 - eps) * s.neg - eps * s.pos) / (1.0 - 2.0 * eps)};
-    }
-    case DpoLoss::kHinge:
-      return {std::fmax(0.0, 1.0 - z), 1.0 - z > 0.0 ? -beta : 0.0};
-    case DpoLoss::kIpo: {
+      value = (-(1.0 - eps) * s.log_pos + eps * s.log_neg) / (1.0 - 2.0 * eps);
+      derivative = beta * (-(1.0 - eps) * s.neg - eps * s.pos) / (1.0 - 2.0 * eps);
+    } else if constexpr (kType == DpoLoss::kHinge) {
+      value = 1.0 - z > 0.0 ? 1.0 - z : 0.0;
+      derivative = 1.0 - z > 0.0 ? -beta : 0.0;
+    } else {
       const double gap = x - 1.0 / (2.0 * beta);
-      return {gap * gap, 2.0 * gap};
+      value = gap * gap;
+      derivative = 2.0 * gap;
     }
+    loss[i] = static_cast<T>(value);
+    slope[i] = static_cast<T>(derivative);
   }
-  return {0.0, 0.0};
+}
+
+// The loss type is fixed per call, so each loop is branch-free and vectorises (per ISA clone).
+template <class T>
+MLFORGE_ALWAYS_INLINE void evaluate_block(const T* a, const T* b, const T* c, const T* d, T* loss, T* slope,
+                                          std::int64_t lo, std::int64_t hi, DpoLoss type, double beta, double eps) {
+  switch (type) {
+    case DpoLoss::kSigmoid: return evaluate_rows<DpoLoss::kSigmoid>(a, b, c, d, loss, slope, lo, hi, beta, eps);
+    case DpoLoss::kRobust: return evaluate_rows<DpoLoss::kRobust>(a, b, c, d, loss, slope, lo, hi, beta, eps);
+    case DpoLoss::kHinge: return evaluate_rows<DpoLoss::kHinge>(a, b, c, d, loss, slope, lo, hi, beta, eps);
+    case DpoLoss::kIpo: return evaluate_rows<DpoLoss::kIpo>(a, b, c, d, loss, slope, lo, hi, beta, eps);
+  }
+}
+
+MLFORGE_TARGET_CLONES void evaluate_block_f32(const float* a, const float* b, const float* c, const float* d,
+                                              float* loss, float* slope, std::int64_t lo, std::int64_t hi,
+                                              DpoLoss type, double beta, double eps) {
+  evaluate_block(a, b, c, d, loss, slope, lo, hi, type, beta, eps);
+}
+
+MLFORGE_TARGET_CLONES void evaluate_block_f64(const double* a, const double* b, const double* c, const double* d,
+                                              double* loss, double* slope, std::int64_t lo, std::int64_t hi,
+                                              DpoLoss type, double beta, double eps) {
+  evaluate_block(a, b, c, d, loss, slope, lo, hi, type, beta, eps);
+}
+
+void evaluate_any(const float* a, const float* b, const float* c, const float* d, float* loss, float* slope,
+                  std::int64_t lo, std::int64_t hi, DpoLoss type, double beta, double eps) {
+  evaluate_block_f32(a, b, c, d, loss, slope, lo, hi, type, beta, eps);
+}
+
+void evaluate_any(const double* a, const double* b, const double* c, const double* d, double* loss, double* slope,
+                  std::int64_t lo, std::int64_t hi, DpoLoss type, double beta, double eps) {
+  evaluate_block_f64(a, b, c, d, loss, slope, lo, hi, type, beta, eps);
 }
 
 template <class T>
@@ -66,13 +112,8 @@ void run(const ArrayView& pc, const ArrayView& pr, const ArrayView& rc, const Ar
                   " are not finite (policy chosen ", a[i], ", rejected ", b[i], "; reference chosen ", c[i],
                   ", rejected ", d[i], ")");
   }
-  parallel_for(0, n, 4096, [&](std::int64_t lo, std::int64_t hi) {
-    for (std::int64_t i = lo; i < hi; ++i) {
-      const double x = (static_cast<double>(a[i]) - b[i]) - (static_cast<double>(c[i]) - d[i]);
-      const LossAndSlope result = evaluate(type, x, beta, eps);
-      loss[i] = static_cast<T>(result.loss);
-      slope[i] = static_cast<T>(result.slope);
-    }
+  parallel_for(0, n, 1 << 14, [&](std::int64_t lo, std::int64_t hi) {
+    evaluate_any(a, b, c, d, loss, slope, lo, hi, type, beta, eps);
   });
 }
 

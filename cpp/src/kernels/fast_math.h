@@ -37,6 +37,54 @@ MLFORGE_ALWAYS_INLINE float fast_expf(float x) {
   return p * scale;
 }
 
+// exp(x) in float64 for x <= 0, without a libm call (so loops over it vectorise), within 2 ulp:
+// x = n ln2 + r (Cody-Waite: n ln2_hi is exact), |r| <= ln2/2, exp(r) by its Taylor series to
+// r^13 (truncation < 4e-18 relative), times 2^n built in the exponent bits. The integer n is read
+// from the low bits of the rounding sum, so no float-to-int64 conversion (missing before AVX-512)
+// is needed. x below -708 is clamped: the result (~3e-308) then stands for anything smaller.
+MLFORGE_ALWAYS_INLINE double fast_exp_nonpositive(double x) {
+  constexpr double kLog2e = 1.4426950408889634;
+  constexpr double kLn2Hi = 0.693147180369123816490;  // 32 significant bits: n * kLn2Hi is exact
+  constexpr double kLn2Lo = 1.90821492927058770002e-10;
+  constexpr double kRoundMagic = 6755399441055744.0;  // 1.5 * 2^52: adding it rounds to an integer
+  x = x < -708.0 ? -708.0 : (x > 0.0 ? 0.0 : x);
+  const double shifted = x * kLog2e + kRoundMagic;
+  const double n = shifted - kRoundMagic;
+  const double r = (x - n * kLn2Hi) - n * kLn2Lo;
+  double p = 1.0 / 6227020800.0;  // 1/13!
+  p = p * r + 1.0 / 479001600.0;
+  p = p * r + 1.0 / 39916800.0;
+  p = p * r + 1.0 / 3628800.0;
+  p = p * r + 1.0 / 362880.0;
+  p = p * r + 1.0 / 40320.0;
+  p = p * r + 1.0 / 5040.0;
+  p = p * r + 1.0 / 720.0;
+  p = p * r + 1.0 / 120.0;
+  p = p * r + 1.0 / 24.0;
+  p = p * r + 1.0 / 6.0;
+  p = p * r + 0.5;
+  p = p * r + 1.0;
+  p = p * r + 1.0;
+  std::int64_t shifted_bits, magic_bits;
+  std::memcpy(&shifted_bits, &shifted, sizeof shifted_bits);
+  std::memcpy(&magic_bits, &kRoundMagic, sizeof magic_bits);
+  const std::int64_t exponent = (shifted_bits - magic_bits + 1023) << 52;  // 2^n, n in [-1022, 0]
+  double scale;
+  std::memcpy(&scale, &exponent, sizeof scale);
+  return p * scale;
+}
+
+// log(1 + e) in float64 for e in [0, 1], without a libm call, within 2 ulp: with s = e / (2 + e)
+// (no cancellation, unlike forming 1 + e), log(1 + e) = 2 atanh(s) = 2 (s + s^3/3 + s^5/5 + ...),
+// and s <= 1/3 makes the series reach float64 precision by s^35.
+MLFORGE_ALWAYS_INLINE double fast_log1p_unit(double e) {
+  const double s = e / (2.0 + e);
+  const double s2 = s * s;
+  double p = 1.0 / 35.0;
+  for (int k = 33; k >= 3; k -= 2) p = p * s2 + 1.0 / k;
+  return 2.0 * s + 2.0 * s * s2 * p;
+}
+
 // bfloat16 <-> float32. bfloat16 is the top half of a float32.
 MLFORGE_ALWAYS_INLINE float bf16_to_float(std::uint16_t value) {
   const std::uint32_t bits = static_cast<std::uint32_t>(value) << 16;
