@@ -37,6 +37,10 @@ MLFORGE_ALWAYS_INLINE float fast_expf(float x) {
   return p * scale;
 }
 
+// Polynomials below are evaluated by Estrin's scheme (pairs, then pairs of pairs with r^2, r^4,
+// ...): the kernels build with -ffp-contract=off, so each Horner step would cost a dependent
+// multiply and add, and a long Horner chain made these loops latency-bound.
+
 // exp(x) in float64 for x <= 0, without a libm call (so loops over it vectorise), within 2 ulp:
 // x = n ln2 + r (Cody-Waite: n ln2_hi is exact), |r| <= ln2/2, exp(r) by its Taylor series to
 // r^13 (truncation < 4e-18 relative), times 2^n built in the exponent bits. The integer n is read
@@ -51,20 +55,13 @@ MLFORGE_ALWAYS_INLINE double fast_exp_nonpositive(double x) {
   const double shifted = x * kLog2e + kRoundMagic;
   const double n = shifted - kRoundMagic;
   const double r = (x - n * kLn2Hi) - n * kLn2Lo;
-  double p = 1.0 / 6227020800.0;  // 1/13!
-  p = p * r + 1.0 / 479001600.0;
-  p = p * r + 1.0 / 39916800.0;
-  p = p * r + 1.0 / 3628800.0;
-  p = p * r + 1.0 / 362880.0;
-  p = p * r + 1.0 / 40320.0;
-  p = p * r + 1.0 / 5040.0;
-  p = p * r + 1.0 / 720.0;
-  p = p * r + 1.0 / 120.0;
-  p = p * r + 1.0 / 24.0;
-  p = p * r + 1.0 / 6.0;
-  p = p * r + 0.5;
-  p = p * r + 1.0;
-  p = p * r + 1.0;
+  const double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
+  // 1/k! for k = 0..13, in pairs c_2j + c_2j+1 r.
+  const double q0 = 1.0 + r, q1 = 0.5 + r * (1.0 / 6.0), q2 = 1.0 / 24.0 + r * (1.0 / 120.0);
+  const double q3 = 1.0 / 720.0 + r * (1.0 / 5040.0), q4 = 1.0 / 40320.0 + r * (1.0 / 362880.0);
+  const double q5 = 1.0 / 3628800.0 + r * (1.0 / 39916800.0), q6 = 1.0 / 479001600.0 + r * (1.0 / 6227020800.0);
+  const double t0 = q0 + q1 * r2, t1 = q2 + q3 * r2, t2 = q4 + q5 * r2;
+  const double p = (t0 + t1 * r4) + (t2 + q6 * r4) * r8;
   std::int64_t shifted_bits, magic_bits;
   std::memcpy(&shifted_bits, &shifted, sizeof shifted_bits);
   std::memcpy(&magic_bits, &kRoundMagic, sizeof magic_bits);
@@ -79,10 +76,16 @@ MLFORGE_ALWAYS_INLINE double fast_exp_nonpositive(double x) {
 // and s <= 1/3 makes the series reach float64 precision by s^35.
 MLFORGE_ALWAYS_INLINE double fast_log1p_unit(double e) {
   const double s = e / (2.0 + e);
-  const double s2 = s * s;
-  double p = 1.0 / 35.0;
-  for (int k = 33; k >= 3; k -= 2) p = p * s2 + 1.0 / k;
-  return 2.0 * s + 2.0 * s * s2 * p;
+  const double x = s * s, x2 = x * x, x4 = x2 * x2, x8 = x4 * x4;
+  // sum_{k=1..17} x^(k-1) / (2k + 1): the series after its first term, in pairs.
+  const double q0 = 1.0 / 3.0 + x * (1.0 / 5.0), q1 = 1.0 / 7.0 + x * (1.0 / 9.0);
+  const double q2 = 1.0 / 11.0 + x * (1.0 / 13.0), q3 = 1.0 / 15.0 + x * (1.0 / 17.0);
+  const double q4 = 1.0 / 19.0 + x * (1.0 / 21.0), q5 = 1.0 / 23.0 + x * (1.0 / 25.0);
+  const double q6 = 1.0 / 27.0 + x * (1.0 / 29.0), q7 = 1.0 / 31.0 + x * (1.0 / 33.0);
+  const double low = (q0 + q1 * x2) + (q2 + q3 * x2) * x4;
+  const double high = (q4 + q5 * x2) + (q6 + q7 * x2) * x4;
+  const double tail = (low + high * x8) + (1.0 / 35.0) * (x8 * x8);
+  return 2.0 * s + 2.0 * s * x * tail;
 }
 
 // bfloat16 <-> float32. bfloat16 is the top half of a float32.
