@@ -18,9 +18,13 @@ endif()
 # Bit-reproducible results across machines: never fuse a*b+c into an FMA behind our back (the
 # run-time ISA dispatch would otherwise round differently on AVX2/AVX-512 than on baseline x86-64).
 # -fno-math-errno: math functions never set errno, so sqrt and friends inline and vectorise (the
-# engine reports bad values itself and never reads errno).
+# engine reports bad values itself and never reads errno). -fno-trapping-math: the engine never
+# reads floating-point exception flags, so GCC may turn `c ? x : y` on doubles into blends; with
+# trapping math it keeps such selects as branches on AVX2 (AVX-512 masks them), which left loops
+# like Box-Muller scalar there. Neither option changes a single rounding.
 if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
-  add_compile_options($<$<COMPILE_LANGUAGE:CXX>:-ffp-contract=off> $<$<COMPILE_LANGUAGE:CXX>:-fno-math-errno>)
+  add_compile_options($<$<COMPILE_LANGUAGE:CXX>:-ffp-contract=off> $<$<COMPILE_LANGUAGE:CXX>:-fno-math-errno>
+                      $<$<COMPILE_LANGUAGE:CXX>:-fno-trapping-math>)
 endif()
 
 # Warnings for the project's own targets only (third-party headers are included as SYSTEM).

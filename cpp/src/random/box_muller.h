@@ -16,6 +16,24 @@
 
 namespace mlforge::detail {
 
+// The top 53 bits of a Philox word times 2^-53: a uniform in [0, 1) (the CPU generator's uniforms
+// too, checked bit for bit against numpy's Philox in the tests), exactly as
+// static_cast<double>(word >> 11) * 2^-53, but with integer and double operations only. x86 has
+// no vector uint64-to-double conversion before AVX-512DQ, and one scalar conversion kept the whole
+// Box-Muller loop scalar. Exact: v >> 1 < 2^52 is read as 2^52 + (v >> 1) and 2^52 subtracted,
+// doubled, and the last bit (likewise 0.0 or 1.0) added, all on integers below 2^53.
+MLFORGE_HOST_DEVICE inline double word_to_unit(std::uint64_t word) {
+  constexpr std::uint64_t kTwo52Bits = 0x4330000000000000ULL;  // the double 2^52
+  constexpr double kTwo52 = 4503599627370496.0;
+  const std::uint64_t v = word >> 11;
+  const std::uint64_t half_bits = (v >> 1) | kTwo52Bits;
+  const std::uint64_t last_bits = (v & 1) | kTwo52Bits;
+  double half, last;
+  std::memcpy(&half, &half_bits, sizeof(half));
+  std::memcpy(&last, &last_bits, sizeof(last));
+  return ((half - kTwo52) * 2.0 + (last - kTwo52)) * 0x1.0p-53;
+}
+
 // log(x) for x in (0, 1]: x = m 2^e with m in [sqrt(1/2), sqrt(2)), log m = 2 atanh(s) with
 // s = (m - 1) / (m + 1), |s| <= 0.1716, summed to s^23 (truncation < 1e-19).
 MLFORGE_HOST_DEVICE inline double unit_log(double x) {
@@ -45,7 +63,9 @@ MLFORGE_HOST_DEVICE inline double unit_log(double x) {
   p = p * s2 + 1.0;
   constexpr double kLn2Hi = 6.93147180369123816490e-01;  // ln 2 split so e * kLn2Hi is exact
   constexpr double kLn2Lo = 1.90821492927058770002e-10;
-  return static_cast<double>(exponent) * kLn2Hi + (2.0 * s * p + static_cast<double>(exponent) * kLn2Lo);
+  // exponent is in [-1075, 1]: through int32, whose conversion to double vectorises.
+  const auto e = static_cast<double>(static_cast<std::int32_t>(exponent));
+  return e * kLn2Hi + (2.0 * s * p + e * kLn2Lo);
 }
 
 // sin and cos of 2 pi u for u in [0, 1): quadrant from 4u (exact for 53-bit u), then Taylor
@@ -91,8 +111,8 @@ MLFORGE_HOST_DEVICE inline void sincos_turns(double u, double* sine, double* cos
 // words (2, 3) lanes 2 and 3. u1 = 1 - bits/2^53 lies in (0, 1], so the log is finite.
 MLFORGE_HOST_DEVICE inline void normals_from_block(const std::uint64_t words[4], double out[4]) {
   for (int pair = 0; pair < 2; ++pair) {
-    const double u1 = 1.0 - static_cast<double>(words[2 * pair] >> 11) * 0x1.0p-53;
-    const double u2 = static_cast<double>(words[2 * pair + 1] >> 11) * 0x1.0p-53;
+    const double u1 = 1.0 - word_to_unit(words[2 * pair]);
+    const double u2 = word_to_unit(words[2 * pair + 1]);
     const double radius = ::sqrt(-2.0 * unit_log(u1));
     double sine, cosine;
     sincos_turns(u2, &sine, &cosine);

@@ -35,7 +35,4 @@ inline void philox4x64_10(std::uint64_t ctr[4], std::uint64_t key0, std::uint64_
   }
 }
 
-// 53 random bits -> [0, 1).
-inline double bits_to_unit(std::uint64_t bits) { return static_cast<double>(bits >> 11) * 0x1.0p-53; }
-
 }  // namespace mlforge::detail

@@ -69,8 +69,8 @@ void fill_any(const ArrayView& out, std::uint64_t offset, BatchValues batch_valu
 MLFORGE_TARGET_CLONES void box_muller_batch(const std::uint64_t* words, double* out, std::int64_t pairs, double mean,
                                             double std) {
   for (std::int64_t p = 0; p < pairs; ++p) {
-    const double u1 = 1.0 - static_cast<double>(words[2 * p] >> 11) * 0x1.0p-53;
-    const double u2 = static_cast<double>(words[2 * p + 1] >> 11) * 0x1.0p-53;
+    const double u1 = 1.0 - detail::word_to_unit(words[2 * p]);
+    const double u2 = detail::word_to_unit(words[2 * p + 1]);
     const double radius = std::sqrt(-2.0 * detail::unit_log(u1));
     double sine, cosine;
     detail::sincos_turns(u2, &sine, &cosine);
@@ -91,7 +91,7 @@ PhiloxBlock CounterRng::block(std::uint64_t index) const noexcept { return philo
 
 std::uint64_t CounterRng::bits(std::uint64_t index) const noexcept { return block(index / 4)[index % 4]; }
 
-double CounterRng::uniform(std::uint64_t index) const noexcept { return detail::bits_to_unit(bits(index)); }
+double CounterRng::uniform(std::uint64_t index) const noexcept { return detail::word_to_unit(bits(index)); }
 
 double CounterRng::normal(std::uint64_t index) const noexcept {
   double values[4];
@@ -117,7 +117,7 @@ void fill_uniform(const ArrayView& out, std::uint64_t seed, std::uint64_t stream
     for (std::int64_t b = 0; b < count; ++b) {
       const PhiloxBlock words = rng.block(first_block + static_cast<std::uint64_t>(b));
       for (int lane = 0; lane < 4; ++lane) {
-        values[4 * b + lane] = std::fmin(low + span * detail::bits_to_unit(words[static_cast<std::size_t>(lane)]), below_high);
+        values[4 * b + lane] = std::fmin(low + span * detail::word_to_unit(words[static_cast<std::size_t>(lane)]), below_high);
       }
     }
   });
