@@ -1,6 +1,7 @@
 // CUDA twins of the robust aggregation kernels: coordinate-wise median and trimmed mean (by rank
 // counting: O(K^2) per coordinate, no extra memory, ties broken by row index so the selected set
 // is exactly the sorted one), centred pairwise distances and norms/clipping.
+#include <math_constants.h>
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -76,7 +77,12 @@ __global__ void distances_from_gram(const double* gram, std::int64_t k, double* 
        index += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
     const std::int64_t i = index / k, j = index % k;
     const double d = gram[i * k + i] + gram[j * k + j] - 2.0 * gram[i * k + j];
-    out[index] = i == j ? 0.0 : fmax(0.0, d);
+    // As on the CPU: a row holding NaN or infinity (a non-finite G_ii) has NaN distances.
+    if (i == j) {
+      out[index] = isfinite(gram[i * k + i]) ? 0.0 : CUDART_NAN;
+    } else {
+      out[index] = isfinite(d) ? fmax(0.0, d) : CUDART_NAN;
+    }
   }
 }
 

@@ -212,6 +212,27 @@ TEST(AggregateKernels, RejectModeNamesTheFirstRowHoldingNanOrInfinity) {
   }
 }
 
+TEST(AggregateKernels, PairwiseDistancesOfSubnormalUpdatesAreFiniteAndExact) {
+  // Every value below 2^-126: the per-tile power-of-two scale must stay finite in float32.
+  Clients c(9, 300);
+  for (float& v : c.data) v *= 1e-40f;
+  std::vector<double> distances(81);
+  mlforge::pairwise_sq_distances(c.rows, ArrayView(distances.data(), DType::kFloat64, {9, 9}));
+  for (std::int64_t i = 0; i < 9; ++i) {
+    for (std::int64_t j = 0; j < 9; ++j) {
+      double expected = 0.0;
+      for (std::int64_t d = 0; d < 300; ++d) {
+        const double diff = static_cast<double>(c.data[static_cast<std::size_t>(i * 300 + d)]) -
+                            static_cast<double>(c.data[static_cast<std::size_t>(j * 300 + d)]);
+        expected += diff * diff;
+      }
+      const double got = distances[static_cast<std::size_t>(i * 9 + j)];
+      ASSERT_TRUE(std::isfinite(got)) << i << "," << j;
+      EXPECT_NEAR(got, expected, 1e-6 * expected + 1e-95) << i << "," << j;
+    }
+  }
+}
+
 TEST(AggregateRules, KrumFamilyRejectsNanOrInfinityByRow) {
   for (float bad : {NAN, INFINITY}) {
     for (std::int64_t first_bad : {0, 4}) {  // a bad row 0 is also the likeliest central row

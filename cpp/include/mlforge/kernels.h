@@ -63,7 +63,7 @@ MLFORGE_API void coordinate_trimmed_mean(const std::vector<ArrayView>& rows, dou
 /// over tiles of 256 columns, each tile's dots taken in float32 (at most 20 roundings per dot);
 /// pairs with d_ij < (G_ii + G_jj) / 64 (near-duplicate rows) are recomputed directly in float64.
 /// Relative error of d_ij: typically ~1e-8 (the tiles' roundings average out), 1.5e-4 at worst.
-/// A row holding NaN or infinity has NaN distances (to itself included).
+/// A row holding NaN or infinity has NaN distances (to itself included; other rows' may be NaN too).
 MLFORGE_API void pairwise_sq_distances(const std::vector<ArrayView>& rows, const ArrayView& out, Stream stream = {});
 
 /// L2 norm of each row, out [K] float64.

@@ -215,7 +215,9 @@ void pairwise_sq_distances(const std::vector<ArrayView>& rows, const ArrayView& 
   const auto centre_tile = [&](float* tile, std::int64_t start, std::int64_t width, const float* centre) {
     float largest = max_abs(centre, width);
     for (std::int64_t r = 0; r < k; ++r) largest = std::max(largest, max_abs(row(r) + start, width));
-    const int exponent = largest > 0.0f && std::isfinite(largest) ? std::ilogb(largest) : 0;
+    // Clamped to float32's normal exponents: a tile of subnormals (largest < 2^-126) would otherwise
+    // ask for a scale of 2^128 or more, which is +inf in float32 and turns every product into NaN.
+    const int exponent = largest > 0.0f && std::isfinite(largest) ? std::max(std::ilogb(largest), -126) : 0;
     for (std::int64_t r = 0; r < k; ++r) {
       float* centred = tile + r * kTileColumns;
       scaled_difference(centred, row(r) + start, centre, width, std::ldexp(1.0f, -exponent));

@@ -226,8 +226,8 @@ class PrioritizedSelector final : public ItemSelector {
       for (std::size_t child : dirty_) {
         const std::size_t parent = child / kFanout;
         if (marked[parent] == 0) {
+          parents_.push_back(parent);  // first: if it throws, no mark is left set
           marked[parent] = 1;
-          parents_.push_back(parent);
         }
       }
       for (std::size_t i = 0; i < parents_.size(); ++i) {
