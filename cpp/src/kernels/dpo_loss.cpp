@@ -1,4 +1,5 @@
 #include <cmath>
+#include <type_traits>
 
 #include "backend/cuda_entry.h"
 #include "core/simd.h"
@@ -86,16 +87,6 @@ MLFORGE_TARGET_CLONES void evaluate_block_f64(const double* a, const double* b, 
   evaluate_block(a, b, c, d, loss, slope, lo, hi, type, beta, eps);
 }
 
-void evaluate_any(const float* a, const float* b, const float* c, const float* d, float* loss, float* slope,
-                  std::int64_t lo, std::int64_t hi, DpoLoss type, double beta, double eps) {
-  evaluate_block_f32(a, b, c, d, loss, slope, lo, hi, type, beta, eps);
-}
-
-void evaluate_any(const double* a, const double* b, const double* c, const double* d, double* loss, double* slope,
-                  std::int64_t lo, std::int64_t hi, DpoLoss type, double beta, double eps) {
-  evaluate_block_f64(a, b, c, d, loss, slope, lo, hi, type, beta, eps);
-}
-
 template <class T>
 void run(const ArrayView& pc, const ArrayView& pr, const ArrayView& rc, const ArrayView& rr, double beta, DpoLoss type,
          double eps, const ArrayView& losses, const ArrayView& slopes) {
@@ -113,7 +104,11 @@ void run(const ArrayView& pc, const ArrayView& pr, const ArrayView& rc, const Ar
                   ", rejected ", d[i], ")");
   }
   parallel_for(0, n, 1 << 14, [&](std::int64_t lo, std::int64_t hi) {
-    evaluate_any(a, b, c, d, loss, slope, lo, hi, type, beta, eps);
+    if constexpr (std::is_same_v<T, float>) {
+      evaluate_block_f32(a, b, c, d, loss, slope, lo, hi, type, beta, eps);
+    } else {
+      evaluate_block_f64(a, b, c, d, loss, slope, lo, hi, type, beta, eps);
+    }
   });
 }
 
